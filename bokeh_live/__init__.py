@@ -1,0 +1,10 @@
+"""Run Python in the visitor's browser from a Bokeh app, and exchange data with it.
+
+``BokehLive`` is a Bokeh layout model whose view runs Python with Pyodide in a Web Worker.
+See README.md and docs/ for the server API, the browser API and the wire protocol.
+"""
+
+from .live import BokehLive, LiveError
+
+__all__ = ["BokehLive", "LiveError", "__version__"]
+__version__ = "0.1.0"

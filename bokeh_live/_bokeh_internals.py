@@ -1,0 +1,102 @@
+"""Every reach into Bokeh's private server internals, in one place.
+
+Bokeh (3.9) has no public way to (a) set TCP_NODELAY on a session's websocket, (b) hear
+promptly that a session lost its last connection, or (c) tell whether the running
+coroutine holds the document lock. All three are conveniences: if a Bokeh release moves
+what they rely on, each logs ONE warning and the package keeps working as before (a
+slower round trip, pending calls failing at session destruction instead of at once, a
+timeout instead of an immediate error).
+
+Why TCP_NODELAY: Bokeh's server leaves Nagle's algorithm on, so a small server-to-browser
+message waits for the browser's delayed ACK, about 40 ms. With it off a round trip takes
+a few milliseconds. It is per socket, and BokehJS reconnects with a new socket, so it is
+applied on every ``subscribe`` of a connection to the session.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+from typing import TYPE_CHECKING, Any, Callable
+
+if TYPE_CHECKING:
+    from bokeh.document import Document
+
+log = logging.getLogger(__name__)
+
+#: Set ``BOKEH_LIVE_NODELAY=0`` to keep Bokeh's default (Nagle's algorithm on).
+NODELAY_ENV = "BOKEH_LIVE_NODELAY"
+
+_warned: set[str] = set()
+
+
+def _warn_once(key: str, message: str) -> None:
+    if key not in _warned:
+        _warned.add(key)
+        log.warning(message)
+
+
+def nodelay_enabled() -> bool:
+    return os.environ.get(NODELAY_ENV, "1").strip().lower() not in ("0", "false", "no", "off")
+
+
+def _set_nodelay(connection: Any) -> None:
+    try:
+        connection._socket.set_nodelay(True)
+    except Exception as e:  # noqa: BLE001 - anything here means "internals moved"
+        _warn_once("nodelay", f"bokeh_live could not set TCP_NODELAY on a Bokeh websocket ({e!r}); "
+                              "round trips will take about 40 ms longer")
+
+
+def watch_session(doc: Document, on_disconnect: Callable[[], None]) -> None:
+    """Turn TCP_NODELAY on for ``doc``'s session (now and on every reconnect) and call
+    ``on_disconnect`` when its last connection goes. Idempotent per document.
+
+    Call it once the session exists (from a next-tick callback of the app).
+    """
+    ctx = doc.session_context
+    session = getattr(ctx, "session", None) if ctx is not None else None
+    if session is None or getattr(session, "_bokeh_live_watched", False):
+        return
+    try:
+        subscribe, unsubscribe = session.subscribe, session.unsubscribe
+        connections = session._subscribed_connections
+    except AttributeError as e:
+        _warn_once("session", f"bokeh_live cannot watch Bokeh sessions ({e!r}): no TCP_NODELAY, and "
+                              "pending calls fail only when the session is destroyed")
+        return
+    nodelay = nodelay_enabled()
+
+    def subscribe_with_nodelay(connection: Any) -> None:
+        subscribe(connection)
+        if nodelay:
+            _set_nodelay(connection)
+
+    def unsubscribe_and_notify(connection: Any) -> None:
+        unsubscribe(connection)
+        if session.connection_count == 0:
+            on_disconnect()
+
+    session.subscribe = subscribe_with_nodelay
+    session.unsubscribe = unsubscribe_and_notify
+    session._bokeh_live_watched = True
+    if nodelay:
+        for connection in list(connections):
+            _set_nodelay(connection)
+
+
+def in_locked_callback() -> bool:
+    """True when the running code is inside a Bokeh callback holding the document lock.
+
+    Such a callback cannot receive a browser reply while it waits: the reply is a
+    document patch, and applying it needs the lock the callback holds. Bokeh runs locked
+    callbacks inside ``ServerSession._needs_document_lock``'s wrapper coroutine; while a
+    task runs, the frames of the coroutines awaiting each other are on the stack.
+    """
+    frame = sys._getframe(1)
+    while frame is not None:
+        if frame.f_code.co_name == "_needs_document_lock_wrapper":
+            return True
+        frame = frame.f_back
+    return False

@@ -1,0 +1,337 @@
+/**
+ * BokehLive: runs Python in the visitor's browser (Pyodide in the page's shared worker)
+ * and talks to its server model. Python twin: bokeh_live/live.py.
+ */
+import {LayoutDOM, LayoutDOMView} from "@bokehjs/models/layouts/layout_dom"
+import type {UIElement} from "@bokehjs/models/ui/ui_element"
+import type {StyleSheetLike} from "@bokehjs/core/dom"
+import {div} from "@bokehjs/core/dom"
+import {Signal} from "@bokehjs/core/signaling"
+import type * as p from "@bokehjs/core/properties"
+import type {Dict} from "@bokehjs/core/types"
+
+import {ClientMessages, ServerMessages} from "./protocol"
+import type {ClientMessage, ServerMessage} from "./protocol"
+import {Runtime, default_index_url} from "./runtime"
+import type {FromWorker} from "./worker"
+import {from_worker, to_worker} from "./values"
+
+const CSS = `
+:host { font-family: var(--bokeh-live-font, ui-monospace, SFMono-Regular, Menlo, Consolas, monospace); font-size: 13px; }
+.bl-status { color: #555; padding: 2px 4px; }
+.bl-status[data-status="error"] { color: #b00020; }
+.bl-output { margin: 0; padding: 4px; white-space: pre-wrap; overflow: auto; }
+.bl-stderr, .bl-error { color: #b00020; }
+`
+
+type Run = {kind: "code" | "call", stdout: string, stderr: string}
+
+export class BokehLiveView extends LayoutDOMView {
+  declare model: BokehLive
+
+  protected runtime!: Runtime
+  protected status_el!: HTMLElement
+  protected output_el!: HTMLElement
+  protected runs = new Map<string, Run>()
+  protected code_run: string | null = null
+  protected code_runs = 0
+  /** Settles when the model's code has run once (or will not run): calls wait for it. */
+  protected code_settled!: Promise<void>
+  protected settle_code!: () => void
+  protected packages_loaded: Promise<string | null> = Promise.resolve(null)
+  protected outbox: ClientMessage[] = []
+  protected flush_timer: number | null = null
+
+  get child_models(): UIElement[] {
+    return []
+  }
+
+  override async lazy_initialize(): Promise<void> {
+    await super.lazy_initialize()
+    this.code_settled = new Promise((resolve) => this.settle_code = resolve)
+    this.runtime = Runtime.shared(this.model.pyodide_url ?? default_index_url())
+    this.runtime.attach(this.model.id, (message) => this.on_worker(message))
+    this.connect_runtime()
+  }
+
+  override connect_signals(): void {
+    super.connect_signals()
+    const {code, mode, value, max_message_size, packages} = this.model.properties
+    this.on_change(code, () => {
+      if (this.model.auto_run) {
+        void this.run_code()
+      }
+    })
+    this.on_change(mode, () => this.invalidate_layout())
+    this.on_change([value, max_message_size], () => this.send_config())
+    this.on_change(packages, () => {
+      this.packages_loaded = this.runtime.ready.then(() => this.runtime.load(this.model.packages))
+      if (this.model.auto_run) {
+        void this.run_code()
+      }
+    })
+    this.connect(this.model.server_messages, (messages) => this.on_server(messages))
+  }
+
+  override remove(): void {
+    this.runtime.detach(this.model.id)
+    if (this.flush_timer != null) {
+      clearTimeout(this.flush_timer)
+    }
+    super.remove()
+  }
+
+  override stylesheets(): StyleSheetLike[] {
+    return [...super.stylesheets(), CSS]
+  }
+
+  override render(): void {
+    super.render()
+    this.status_el = div({class: "bl-status"})
+    this.output_el = div({class: "bl-output"})
+    this.shadow_el.append(this.status_el, this.output_el)
+    this.show_status()
+  }
+
+  protected override _update_layout(): void {
+    super._update_layout()
+    if (this.model.mode == "headless") {
+      this.style.append(":host", {display: "none"})
+    }
+  }
+
+  // --- runtime and code ---------------------------------------------------------------
+
+  protected connect_runtime(): void {
+    const stop = this.runtime.watch((message) => {
+      if (message.kind == "phase") {
+        this.show_status()
+      }
+    })
+    this.set_status("loading")
+    this.packages_loaded = this.runtime.ready.then(() => this.runtime.load(this.model.packages))
+    this.runtime.ready.then(() => {
+      stop()
+      this.send_config()
+      if (this.model.auto_run && this.model.code.trim() != "") {
+        void this.run_code()
+      } else {
+        this.set_status("ready")
+        this.settle_code()
+      }
+    }, (error: Error) => {
+      stop()
+      this.model.setv({status: "error", error: `Pyodide failed to start from ${this.runtime.index_url}\n${error.message}`})
+      this.settle_code()
+      this.show_status()
+    })
+  }
+
+  protected send_config(): void {
+    const {value, max_message_size} = this.model
+    this.runtime.post({kind: "config", model: this.model.id, value: to_worker(value), limit: max_message_size})
+  }
+
+  /** Run the model's `code` in a fresh namespace, after its packages. */
+  async run_code(): Promise<void> {
+    const id = `code-${++this.code_runs}`
+    this.code_run = id
+    this.set_status("running")
+    const failure = await this.packages_loaded
+    if (this.code_run != id) {
+      return  // superseded while packages loaded
+    }
+    if (failure != null) {
+      this.model.setv({status: "error", error: failure, stdout: "", stderr: ""})
+      this.settle_code()
+      this.show_status()
+      return
+    }
+    this.output_el.replaceChildren()
+    this.runs.set(id, {kind: "code", stdout: "", stderr: ""})
+    this.runtime.post({kind: "run", model: this.model.id, id, code: this.model.code, kwargs: {}, fresh: true})
+  }
+
+  // --- messages -------------------------------------------------------------------------
+
+  protected on_server(messages: ServerMessage[]): void {
+    for (const message of messages) {
+      switch (message.type) {
+        case "server_data": {
+          this.el.dispatchEvent(new CustomEvent("bokeh-live:server-data", {detail: message.data, bubbles: true, composed: true}))
+          this.runtime.post({kind: "server_data", model: this.model.id, data: to_worker(message.data)})
+          break
+        }
+        case "run_python": {
+          const {code, kwargs, request_id} = message
+          this.runs.set(request_id, {kind: "call", stdout: "", stderr: ""})
+          void this.code_settled.then(() => {
+            this.runtime.post({kind: "run", model: this.model.id, id: request_id, code, kwargs: to_worker(kwargs), fresh: false})
+          })
+          break
+        }
+      }
+    }
+  }
+
+  protected on_worker(message: FromWorker & {model: string}): void {
+    switch (message.kind) {
+      case "stream": {
+        const run = this.runs.get(message.id)
+        if (run != null) {
+          run[message.name] += message.text
+        }
+        this.append_output(message.text, `bl-${message.name}`)
+        break
+      }
+      case "display": {
+        this.append_output(`${String(message.data)}\n`, "bl-display")
+        break
+      }
+      case "send": {
+        const data = from_worker(message.data)
+        this.el.dispatchEvent(new CustomEvent("bokeh-live:output", {detail: data, bubbles: true, composed: true}))
+        this.queue({type: "output", data})
+        break
+      }
+      case "done":
+      case "failed": {
+        const run = this.runs.get(message.id)
+        this.runs.delete(message.id)
+        if (run?.kind == "code") {
+          this.code_finished(message.id, run, message)
+        } else if (message.kind == "done") {
+          this.queue({type: "run_python_result", request_id: message.id, result: from_worker(message.result)})
+        } else {
+          this.queue({type: "run_python_error", request_id: message.id, error: message.error, error_type: message.error_type})
+        }
+        break
+      }
+    }
+  }
+
+  protected code_finished(id: string, run: Run, message: FromWorker): void {
+    if (id != this.code_run) {
+      return  // a newer run of `code` has started; its result is the one that counts
+    }
+    const {stdout, stderr} = run
+    if (message.kind == "done") {
+      if (message.repr != null) {
+        this.append_output(`${message.repr}\n`, "bl-result")
+      }
+      this.model.setv({status: "ready", error: "", stdout, stderr})
+    } else if (message.kind == "failed") {
+      this.append_output(message.error, "bl-error")
+      this.model.setv({status: "error", error: message.error, stdout, stderr})
+    }
+    this.settle_code()
+    this.show_status()
+  }
+
+  /** Replies leave in one batch per task, however many calls finished meanwhile. */
+  protected queue(message: ClientMessage): void {
+    this.outbox.push(message)
+    if (this.flush_timer == null) {
+      this.flush_timer = setTimeout(() => this.flush(), 0)
+    }
+  }
+
+  protected flush(): void {
+    this.flush_timer = null
+    const messages = this.outbox.splice(0)
+    if (messages.length != 0) {
+      this.model.trigger_event(new ClientMessages(this.model, messages))
+    }
+  }
+
+  // --- display --------------------------------------------------------------------------
+
+  protected set_status(status: BokehLive["status"]): void {
+    if (this.model.status != status) {
+      this.model.status = status
+    }
+    this.show_status()
+  }
+
+  protected show_status(): void {
+    if (this.status_el == null) {
+      return
+    }
+    const {status} = this.model
+    const text = status == "loading" ? `loading: ${this.runtime?.phase ?? "starting"}` : status
+    this.status_el.textContent = text
+    this.status_el.dataset.status = status
+  }
+
+  protected append_output(text: string, cls: string): void {
+    const last = this.output_el.lastElementChild as HTMLElement | null
+    if (last != null && last.className == cls) {
+      last.textContent += text
+    } else {
+      this.output_el.append(div({class: cls, style: {display: "inline"}}, text))
+    }
+  }
+}
+
+export namespace BokehLive {
+  export type Attrs = p.AttrsOf<Props>
+  export type Props = LayoutDOM.Props & {
+    code: p.Property<string>
+    mode: p.Property<"editor" | "app" | "playground" | "headless" | "compact" | "debug">
+    status: p.Property<"idle" | "loading" | "ready" | "running" | "error">
+    error: p.Property<string>
+    stdout: p.Property<string>
+    stderr: p.Property<string>
+    auto_run: p.Property<boolean>
+    packages: p.Property<string[]>
+    pyodide_url: p.Property<string | null>
+    value: p.Property<unknown>
+    output: p.Property<unknown>
+    max_message_size: p.Property<number>
+    examples: p.Property<Dict<string>>
+    theme: p.Property<"auto" | "light" | "dark">
+  }
+}
+
+export interface BokehLive extends BokehLive.Attrs {}
+
+export class BokehLive extends LayoutDOM {
+  declare properties: BokehLive.Props
+  declare __view_type__: BokehLiveView
+
+  /** Each batch the server sends; the view listens (a model outlives re-created views). */
+  declare server_messages: Signal<ServerMessage[], this>
+
+  static override __module__ = "bokeh_live.live"
+
+  constructor(attrs?: Partial<BokehLive.Attrs>) {
+    super(attrs)
+  }
+
+  override initialize(): void {
+    super.initialize()
+    this.server_messages = new Signal(this, "server_messages")
+    this.on_event(ServerMessages, (event: ServerMessages) => this.server_messages.emit(event.messages))
+  }
+
+  static {
+    this.prototype.default_view = BokehLiveView
+
+    this.define<BokehLive.Props>(({Any, Bool, Dict, Enum, Int, List, Nullable, Str}) => ({
+      code:             [ Str, "" ],
+      mode:             [ Enum("editor", "app", "playground", "headless", "compact", "debug"), "editor" ],
+      status:           [ Enum("idle", "loading", "ready", "running", "error"), "idle" ],
+      error:            [ Str, "" ],
+      stdout:           [ Str, "" ],
+      stderr:           [ Str, "" ],
+      auto_run:         [ Bool, true ],
+      packages:         [ List(Str), [] ],
+      pyodide_url:      [ Nullable(Str), null ],
+      value:            [ Any, null ],
+      output:           [ Any, null ],
+      max_message_size: [ Int, 16 * 1024 * 1024 ],
+      examples:         [ Dict(Str), {} ],
+      theme:            [ Enum("auto", "light", "dark"), "auto" ],
+    }))
+  }
+}

@@ -1,0 +1,76 @@
+/**
+ * Values between the page and the worker. Bokeh hands the view numpy arrays as BokehJS
+ * ndarrays and `bytes` as ArrayBuffers, and sends them to the server the same way, as
+ * binary buffers. Between page and worker they travel tagged (structured clone would
+ * drop an ndarray's dtype and shape); bokeh_live/_browser.py reads and writes the tags.
+ */
+import {is_NDArray, ndarray} from "@bokehjs/core/util/ndarray"
+import type {NDDataType} from "@bokehjs/core/types"
+
+export const BINARY = "__bokeh_live_binary__"
+
+type Tagged = {[BINARY]: "bytes", data: ArrayBuffer | Uint8Array}
+  | {[BINARY]: "ndarray", dtype: NDDataType, shape: number[], data: ArrayBuffer | Uint8Array}
+
+const TYPED: [Function, NDDataType][] = [
+  [Float64Array, "float64"], [Float32Array, "float32"], [Int32Array, "int32"], [Uint32Array, "uint32"],
+  [Int16Array, "int16"], [Uint16Array, "uint16"], [Int8Array, "int8"], [Uint8Array, "uint8"],
+]
+
+function bytes_of(view: ArrayBufferView): ArrayBuffer {
+  return view.buffer.slice(view.byteOffset, view.byteOffset + view.byteLength) as ArrayBuffer
+}
+
+function is_plain(value: unknown): value is {[key: string]: unknown} {
+  if (value === null || typeof value !== "object") {
+    return false
+  }
+  const proto = Object.getPrototypeOf(value)
+  return proto === Object.prototype || proto === null
+}
+
+/** A value from Bokeh (server data, kwargs, `value`) in the form the worker decodes. */
+export function to_worker(value: unknown): unknown {
+  if (value instanceof ArrayBuffer) {
+    return {[BINARY]: "bytes", data: value}
+  }
+  if (is_NDArray(value) && value.dtype != "object") {
+    return {[BINARY]: "ndarray", dtype: value.dtype, shape: [...value.shape], data: bytes_of(value as ArrayBufferView)}
+  }
+  if (ArrayBuffer.isView(value)) {
+    const dtype = TYPED.find(([cls]) => value instanceof cls)?.[1]
+    return dtype == null ? {[BINARY]: "bytes", data: bytes_of(value)}
+      : {[BINARY]: "ndarray", dtype, shape: [(value as Float64Array).length], data: bytes_of(value)}
+  }
+  if (Array.isArray(value)) {
+    return value.map(to_worker)
+  }
+  if (value instanceof Map) {
+    return Object.fromEntries([...value].map(([k, v]) => [String(k), to_worker(v)]))
+  }
+  if (is_plain(value)) {
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, to_worker(v)]))
+  }
+  return value
+}
+
+/** A value from the worker in the form Bokeh sends to the server as binary buffers. */
+export function from_worker(value: unknown): unknown {
+  if (Array.isArray(value)) {
+    return value.map(from_worker)
+  }
+  if (!is_plain(value)) {
+    return value
+  }
+  const tag = (value as Partial<Tagged>)[BINARY]
+  if (tag != null) {
+    const {data} = value as Tagged
+    const buffer = data instanceof ArrayBuffer ? data : bytes_of(data)
+    if (tag == "bytes") {
+      return buffer
+    }
+    const {dtype, shape} = value as Tagged & {dtype: NDDataType, shape: number[]}
+    return ndarray(buffer, {dtype, shape})
+  }
+  return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, from_worker(v)]))
+}
