@@ -92,7 +92,10 @@ export function worker_main(): void {
 
   async function init(index_url: string, browser_py: string): Promise<void> {
     post({kind: "phase", phase: "downloading Pyodide"})
-    const {loadPyodide} = await import(`${index_url}pyodide.mjs`)
+    // Written so because the bundle is compiled to CommonJS, which would turn a literal
+    // import() into require(); a module worker has the real one.
+    const import_module = new Function("url", "return import(url)") as (url: string) => Promise<any>
+    const {loadPyodide} = await import_module(`${index_url}pyodide.mjs`)
     post({kind: "phase", phase: "starting Python"})
     pyodide = await loadPyodide({indexURL: index_url})
     pyodide.FS.mkdirTree("/bokeh_live")

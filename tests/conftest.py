@@ -1,0 +1,41 @@
+from __future__ import annotations
+
+import os
+import shutil
+
+import pytest
+
+from harness import AppServer, chromium
+
+
+def pytest_collection_modifyitems(config, items):
+    # On CI a missing browser is a failure, never a skip: the browser tests are the point.
+    if os.environ.get("CI") or shutil.which("chromium") and shutil.which("chromedriver"):
+        return
+    skip = pytest.mark.skip(reason="needs chromium and chromedriver (bash .ci/run installs them)")
+    for item in items:
+        if "browser" in item.keywords:
+            item.add_marker(skip)
+
+
+@pytest.fixture(scope="session")
+def app_server():
+    server = AppServer()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def browser():
+    """One Chromium for the session (its HTTP cache keeps Pyodide warm between tests)."""
+    driver = chromium()
+    driver.set_script_timeout(120)
+    yield driver
+    driver.quit()
+
+
+@pytest.fixture
+def page(browser):
+    """The shared browser, left on a blank page afterwards so no session lingers."""
+    yield browser
+    browser.get("about:blank")

@@ -1,0 +1,219 @@
+"""Real parts for browser tests: a Bokeh server in a thread, `bokeh serve` in a subprocess,
+and headless Chromium driven by Selenium. Nothing here stands in for the browser, the
+worker, the websocket or Pyodide.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import urllib.request
+from concurrent.futures import Future
+from pathlib import Path
+from typing import Any, Callable, TypeVar
+
+from bokeh.application import Application
+from bokeh.application.handlers.function import FunctionHandler
+from bokeh.document import Document
+from bokeh.server.server import Server
+from tornado.ioloop import IOLoop
+
+T = TypeVar("T")
+
+#: Pyodide's first start in a fresh profile takes seconds; on a loaded CI machine, more.
+PYODIDE_TIMEOUT = float(os.environ.get("BOKEH_LIVE_TEST_PYODIDE_TIMEOUT", "120"))
+
+OUTPUT = Path(__file__).parent / "output"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_for(predicate: Callable[[], T], timeout: float = 30.0, interval: float = 0.05, what: str = "") -> T:
+    """Poll until ``predicate()`` is truthy and return it; fail with ``what`` after ``timeout``."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = predicate()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout} s waiting for {what or predicate}")
+        time.sleep(interval)
+
+
+class AppServer:
+    """A Bokeh server (the machinery `bokeh serve` runs) on its own thread and event loop.
+
+    Each test registers an app-building function with :meth:`app` and gets its URL; the
+    documents the server creates for it are kept so the test can inspect the server side.
+    """
+
+    def __init__(self) -> None:
+        self.port = free_port()
+        self._builders: dict[str, Callable[[Document], None]] = {}
+        self.docs: dict[str, list[Document]] = {}
+        self._ready = threading.Event()
+        self._thread = threading.Thread(target=self._main, name="bokeh-server", daemon=True)
+        self._thread.start()
+        if not self._ready.wait(30):
+            raise RuntimeError("the Bokeh server did not start")
+
+    def _main(self) -> None:
+        self.loop = asyncio.new_event_loop()
+        asyncio.set_event_loop(self.loop)
+        handler = FunctionHandler(self._make_doc)
+        self.server = Server(
+            {"/app": Application(handler)}, io_loop=IOLoop.current(), port=self.port,
+            address="127.0.0.1", allow_websocket_origin=[f"127.0.0.1:{self.port}", f"localhost:{self.port}"],
+            unused_session_lifetime_milliseconds=2_000, check_unused_sessions_milliseconds=1_000,
+        )
+        self.server.start()
+        self._ready.set()
+        self.loop.run_forever()
+
+    def _make_doc(self, doc: Document) -> None:
+        case = doc.session_context.request.arguments["case"][0].decode()
+        self.docs.setdefault(case, []).append(doc)
+        self._builders[case](doc)
+
+    def app(self, build: Callable[[Document], None], name: str | None = None) -> str:
+        """Serve ``build`` (called with each new session's document); return its URL."""
+        case = name or f"{build.__name__}-{len(self._builders)}"
+        self._builders[case] = build
+        return f"http://127.0.0.1:{self.port}/app?case={case}"
+
+    def doc(self, url: str, index: int = -1, timeout: float = 30) -> Document:
+        case = url.rsplit("case=", 1)[1]
+        wait_for(lambda: self.docs.get(case), timeout, what=f"a session of {case}")
+        return self.docs[case][index]
+
+    # --- running things on the server's loop ---------------------------------------------
+
+    def call(self, coro: Any, timeout: float = 60) -> Any:
+        """Run a coroutine on the server loop, outside any document lock (like a callback
+        decorated ``without_document_lock``), and return its result."""
+        return asyncio.run_coroutine_threadsafe(coro, self.loop).result(timeout)
+
+    def locked(self, doc: Document, fn: Callable[[], T], timeout: float = 30) -> T:
+        """Run ``fn`` as a next-tick callback of ``doc``: holding its lock, as app code does."""
+        done: Future[T] = Future()
+
+        def callback() -> None:
+            try:
+                done.set_result(fn())
+            except BaseException as e:  # noqa: BLE001 - handed to the test thread
+                done.set_exception(e)
+
+        self.loop.call_soon_threadsafe(doc.add_next_tick_callback, callback)
+        return done.result(timeout)
+
+    def stop(self) -> None:
+        self.loop.call_soon_threadsafe(self.server.stop)
+        self.loop.call_soon_threadsafe(self.loop.stop)
+        self._thread.join(10)
+
+
+class BokehServe:
+    """`bokeh serve` of an app file, in a subprocess, on a free port."""
+
+    def __init__(self, *apps: str | Path, env: dict[str, str] | None = None, args: tuple[str, ...] = ()) -> None:
+        self.port = free_port()
+        self.log = tempfile.NamedTemporaryFile("w+", prefix="bokeh-serve-", suffix=".log", delete=False)
+        cmd = [sys.executable, "-m", "bokeh", "serve", *map(str, apps), "--port", str(self.port),
+               "--address", "127.0.0.1", "--allow-websocket-origin", f"127.0.0.1:{self.port}", *args]
+        self.proc = subprocess.Popen(cmd, stdout=self.log, stderr=subprocess.STDOUT, env={**os.environ, **(env or {})})
+        wait_for(self._up, 60, what="bokeh serve to listen")
+
+    def _up(self) -> bool:
+        if self.proc.poll() is not None:
+            raise RuntimeError(f"bokeh serve exited:\n{self.output()}")
+        try:
+            with socket.create_connection(("127.0.0.1", self.port), timeout=1):
+                return True
+        except OSError:
+            return False
+
+    def url(self, path: str) -> str:
+        return f"http://127.0.0.1:{self.port}/{path.lstrip('/')}"
+
+    def get(self, path: str) -> bytes:
+        with urllib.request.urlopen(self.url(path), timeout=30) as r:
+            return r.read()
+
+    def output(self) -> str:
+        self.log.flush()
+        return Path(self.log.name).read_text()
+
+    def stop(self) -> None:
+        self.proc.terminate()
+        try:
+            self.proc.wait(10)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+
+
+def chromium(profile: str | None = None) -> Any:
+    """Headless Chromium from the system packages; the driver path is explicit so Selenium
+    never tries to download one."""
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+
+    binary = shutil.which("chromium") or "/usr/bin/chromium"
+    driver = shutil.which("chromedriver") or "/usr/bin/chromedriver"
+    options = webdriver.ChromeOptions()
+    options.binary_location = binary
+    for flag in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+                 "--disable-background-networking", "--disable-component-update", "--no-first-run",
+                 "--disable-sync", "--window-size=1200,900"):
+        options.add_argument(flag)
+    options.add_argument(f"--user-data-dir={profile or tempfile.mkdtemp(prefix='bokeh-live-chromium-')}")
+    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
+    return webdriver.Chrome(service=Service(executable_path=driver), options=options)
+
+
+def shadow_text(driver: Any, selector: str) -> str:
+    """Text of the first element matching ``selector`` inside any BokehLive view's shadow root."""
+    return driver.execute_script(JS_FIND + "const el = find(arguments[0]); return el ? el.textContent : null;",
+                                 selector) or ""
+
+
+#: Finds an element inside the (nested) shadow roots Bokeh renders into.
+JS_FIND = """
+function find(selector, root = document) {
+  const hit = root.querySelector(selector);
+  if (hit) return hit;
+  for (const el of root.querySelectorAll('*')) {
+    if (el.shadowRoot) { const inner = find(selector, el.shadowRoot); if (inner) return inner; }
+  }
+  return null;
+}
+"""
+
+#: Finds the BokehJS view of the model called ``name``, from the root views down.
+JS_VIEW = """
+function live_view(name) {
+  const stack = [...Bokeh.index];
+  while (stack.length) {
+    const view = stack.pop();
+    if (view.model && view.model.name == name) return view;
+    stack.push(...(view.child_views ?? []));
+  }
+  return null;
+}
+"""
+
+
+def view_size(driver: Any, name: str) -> list[float]:
+    """Width and height of the named model's element on the page."""
+    return driver.execute_script(
+        JS_VIEW + "const r = live_view(arguments[0]).el.getBoundingClientRect(); return [r.width, r.height];", name)
