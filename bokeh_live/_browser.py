@@ -86,11 +86,11 @@ def display(obj: Any) -> None:
     Bokeh plot for a ``json_item`` dict, text for anything else."""
     model = _current_model("display")
     if isinstance(obj, dict) and "doc" in obj and "root_id" in obj:
-        item = {"kind": "bokeh", "data": _encode(obj)[0]}
+        item = {"display": "bokeh", "data": _encode(obj)[0]}
     elif hasattr(obj, "_repr_html_"):
-        item = {"kind": "html", "data": str(obj._repr_html_())}
+        item = {"display": "html", "data": str(obj._repr_html_())}
     else:
-        item = {"kind": "text", "data": str(obj)}
+        item = {"display": "text", "data": str(obj)}
     _emit("display", {"model": model, "id": _run.get(), **item})
 
 

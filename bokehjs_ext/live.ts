@@ -5,7 +5,6 @@
 import {LayoutDOM, LayoutDOMView} from "@bokehjs/models/layouts/layout_dom"
 import type {UIElement} from "@bokehjs/models/ui/ui_element"
 import type {StyleSheetLike} from "@bokehjs/core/dom"
-import {div} from "@bokehjs/core/dom"
 import {Signal} from "@bokehjs/core/signaling"
 import type * as p from "@bokehjs/core/properties"
 import type {Dict} from "@bokehjs/core/types"
@@ -15,14 +14,7 @@ import type {ClientMessage, ServerMessage} from "./protocol"
 import {Runtime, default_index_url} from "./runtime"
 import type {FromWorker} from "./worker"
 import {from_worker, to_worker} from "./values"
-
-const CSS = `
-:host { font-family: var(--bokeh-live-font, ui-monospace, SFMono-Regular, Menlo, Consolas, monospace); font-size: 13px; }
-.bl-status { color: #555; padding: 2px 4px; }
-.bl-status[data-status="error"] { color: #b00020; }
-.bl-output { margin: 0; padding: 4px; white-space: pre-wrap; overflow: auto; }
-.bl-stderr, .bl-error { color: #b00020; }
-`
+import {CSS, LiveUI} from "./ui"
 
 type Run = {kind: "code" | "call", stdout: string, stderr: string}
 
@@ -30,8 +22,7 @@ export class BokehLiveView extends LayoutDOMView {
   declare model: BokehLive
 
   protected runtime!: Runtime
-  protected status_el!: HTMLElement
-  protected output_el!: HTMLElement
+  protected ui = new LiveUI({run: (code) => this.run_from_ui(code)})
   protected runs = new Map<string, Run>()
   protected code_run: string | null = null
   protected code_runs = 0
@@ -87,9 +78,7 @@ export class BokehLiveView extends LayoutDOMView {
 
   override render(): void {
     super.render()
-    this.status_el = div({class: "bl-status"})
-    this.output_el = div({class: "bl-output"})
-    this.shadow_el.append(this.status_el, this.output_el)
+    this.ui.render(this.shadow_el, this.model.mode, this.model.code)
     this.show_status()
   }
 
@@ -147,7 +136,7 @@ export class BokehLiveView extends LayoutDOMView {
       this.show_status()
       return
     }
-    this.output_el.replaceChildren()
+    this.ui.clear()
     this.runs.set(id, {kind: "code", stdout: "", stderr: ""})
     this.runtime.post({kind: "run", model: this.model.id, id, code: this.model.code, kwargs: {}, fresh: true})
   }
@@ -181,11 +170,11 @@ export class BokehLiveView extends LayoutDOMView {
         if (run != null) {
           run[message.name] += message.text
         }
-        this.append_output(message.text, `bl-${message.name}`)
+        this.ui.stream(message.name, message.text)
         break
       }
       case "display": {
-        this.append_output(`${String(message.data)}\n`, "bl-display")
+        this.ui.display(message.display, message.data)
         break
       }
       case "send": {
@@ -217,11 +206,11 @@ export class BokehLiveView extends LayoutDOMView {
     const {stdout, stderr} = run
     if (message.kind == "done") {
       if (message.repr != null) {
-        this.append_output(`${message.repr}\n`, "bl-result")
+        this.ui.result(message.repr)
       }
       this.model.setv({status: "ready", error: "", stdout, stderr})
     } else if (message.kind == "failed") {
-      this.append_output(message.error, "bl-error")
+      this.ui.error(message.error)
       this.model.setv({status: "error", error: message.error, stdout, stderr})
     }
     this.settle_code()
@@ -254,22 +243,18 @@ export class BokehLiveView extends LayoutDOMView {
   }
 
   protected show_status(): void {
-    if (this.status_el == null) {
-      return
-    }
-    const {status} = this.model
-    const text = status == "loading" ? `loading: ${this.runtime?.phase ?? "starting"}` : status
-    this.status_el.textContent = text
-    this.status_el.dataset.status = status
+    this.ui.show_status(this.model.status, this.runtime?.phase ?? "starting")
   }
 
-  protected append_output(text: string, cls: string): void {
-    const last = this.output_el.lastElementChild as HTMLElement | null
-    if (last != null && last.className == cls) {
-      last.textContent += text
-    } else {
-      this.output_el.append(div({class: cls, style: {display: "inline"}}, text))
+  /** The editor ran `code`: keep the server's `code` in step and run it even if unchanged. */
+  protected run_from_ui(code: string): void {
+    if (this.model.code != code) {
+      this.model.code = code  // with auto_run, the change itself starts the run
+      if (this.model.auto_run) {
+        return
+      }
     }
+    void this.run_code()
   }
 }
 

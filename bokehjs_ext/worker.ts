@@ -22,7 +22,7 @@ export type FromWorker =
   | {kind: "init_failed", error: string}
   | {kind: "loaded", id: string, error: string | null}
   | {kind: "stream", model: string, id: string, name: "stdout" | "stderr", text: string}
-  | {kind: "display", model: string, id: string, data: unknown}
+  | {kind: "display", model: string, id: string, display: "html" | "bokeh" | "text", data: unknown}
   | {kind: "send", model: string, data: unknown}
   | {kind: "done", model: string, id: string, result: unknown, repr?: string}
   | {kind: "failed", model: string, id: string, error: string, error_type: string}
