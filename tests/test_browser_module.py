@@ -1,0 +1,129 @@
+"""The browser half's Python logic (bokeh_live/_browser.py) under CPython, without Pyodide.
+
+The browser tests run the same file in Pyodide; these pin down its rules precisely.
+"""
+from __future__ import annotations
+
+import asyncio
+import contextvars
+
+import numpy as np
+import pytest
+
+from bokeh_live import _browser as b
+
+
+@pytest.fixture(autouse=True)
+def posted(monkeypatch):
+    out: list[tuple[str, dict]] = []
+    monkeypatch.setattr(b, "_post", lambda kind, payload: out.append((kind, payload)))
+    for table in (b._namespaces, b._handlers, b._values, b._limits):
+        table.clear()
+    return out
+
+
+def run(code, kwargs=None, fresh=False, model="m"):
+    return asyncio.run(b.run(model, code, kwargs, fresh=fresh))
+
+
+def test_last_expression_is_the_result():
+    assert run("x = 2\nx * 21") == 42
+    assert run("x = 2") is None
+    assert run("") is None
+
+
+def test_top_level_await():
+    assert run("import asyncio\nawait asyncio.sleep(0)\n'done'") == "done"
+
+
+def test_namespace_persists_until_a_fresh_run():
+    run("x = 1", fresh=True)
+    assert run("x + 1") == 2
+    run("y = 1", fresh=True)
+    with pytest.raises(NameError):
+        run("x")
+
+
+def test_kwargs_are_for_one_call_only_and_other_names_stick():
+    run("base = 10", fresh=True)
+    assert run("z = base + n\nz", {"n": 5}) == 15
+    assert run("z") == 15
+    with pytest.raises(NameError):
+        run("n")
+
+
+def test_concurrent_calls_do_not_see_each_others_kwargs():
+    async def both():
+        code = "import asyncio\nawait asyncio.sleep(0.01)\nn"
+        return await asyncio.gather(*(b.run("m", code, {"n": i}) for i in range(20)))
+    assert asyncio.run(both()) == list(range(20))
+
+
+def test_models_have_separate_namespaces():
+    run("x = 'a'", model="a")
+    with pytest.raises(NameError):
+        run("x", model="b")
+
+
+def test_traceback_shows_only_user_frames_with_their_lines():
+    code = "def f():\n    return 1 / 0\n\nf()\n"
+    with pytest.raises(ZeroDivisionError) as info:
+        run(code)
+    text = b.format_exception(info.value)
+    assert text.startswith("Traceback")
+    assert 'File "<code>", line 4, in <module>' in text and 'line 2, in f' in text
+    assert "_browser" not in text and text.rstrip().endswith("ZeroDivisionError: division by zero")
+
+
+def test_syntax_error_points_at_the_line():
+    with pytest.raises(SyntaxError) as info:
+        run("x = 1\ndef (:\n")
+    text = b.format_exception(info.value)
+    assert "line 2" in text and "SyntaxError" in text
+
+
+@pytest.mark.parametrize("value", [None, True, 3, 2.5, "s", [1, "a"], {"k": [1, {"n": None}]}])
+def test_json_values_round_trip(value):
+    encoded, _ = b._encode(value)
+    assert b._decode(encoded) == value
+
+
+def test_bytes_and_arrays_travel_marked():
+    encoded, size = b._encode({"raw": b"\x00\x01", "arr": np.arange(6, dtype="float64").reshape(2, 3)})
+    assert size > 48
+    assert encoded["raw"] == {b.BINARY: "bytes", "data": b"\x00\x01"}
+    assert encoded["arr"][b.BINARY] == "ndarray" and encoded["arr"]["shape"] == [2, 3]
+    decoded = b._decode(encoded)
+    assert decoded["raw"] == b"\x00\x01"
+    np.testing.assert_array_equal(decoded["arr"], np.arange(6.0).reshape(2, 3))
+
+
+def test_memoryviews_and_64_bit_integers():
+    view = memoryview(np.arange(4, dtype="int32").tobytes()).cast("i")
+    assert b._encode(view)[0]["dtype"] == "int32"
+    assert b._encode(memoryview(b"abc"))[0] == {b.BINARY: "bytes", "data": b"abc"}
+    assert b._encode(np.array([2**40, 1]))[0] == [2**40, 1]  # exact, as a list
+
+
+def test_unsendable_values_are_a_clear_error():
+    with pytest.raises(TypeError, match="cannot be sent"):
+        b._encode(object())
+    with pytest.raises(TypeError, match="keys must be str"):
+        b._encode({1: 2})
+
+
+def test_send_respects_the_server_limit(posted):
+    b._limits["m"] = 100
+
+    def in_model():
+        b._model.set("m")
+        b.send("small")
+        assert posted[-1] == ("send", {"model": "m", "data": "small"})
+        with pytest.raises(ValueError, match="over the server's limit of 100 bytes"):
+            b.send(b"x" * 1000)
+    contextvars.Context().run(in_model)
+
+
+def test_api_outside_a_model_says_so():
+    with pytest.raises(RuntimeError, match="only in code run by a BokehLive"):
+        contextvars.Context().run(b.send, 1)

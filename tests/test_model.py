@@ -1,0 +1,116 @@
+"""The Python model without a browser: properties, the build output, and clear errors."""
+from __future__ import annotations
+
+import asyncio
+import json
+import re
+from pathlib import Path
+
+import pytest
+from bokeh.document import Document
+from bokeh.embed import file_html
+from bokeh.layouts import column, row
+from bokeh.plotting import figure
+from bokeh.resources import INLINE
+
+import bokeh_live
+from bokeh_live import BokehLive, LiveError
+
+ROOT = Path(__file__).parents[1]
+PROPS = ["code", "mode", "status", "error", "stdout", "stderr", "auto_run", "packages", "pyodide_url",
+         "value", "output", "max_message_size", "examples", "theme"]
+
+
+def test_properties_have_help_and_match_typescript():
+    ts = (ROOT / "bokehjs_ext" / "live.ts").read_text()
+    defined = re.findall(r"^\s{6}(\w+):\s+\[", ts, re.M)
+    assert sorted(defined) == sorted(PROPS)
+    for name in PROPS:
+        assert BokehLive.lookup(name).property.__doc__, f"{name} has no help text"
+
+
+def test_defaults_match_typescript():
+    ts = (ROOT / "bokehjs_ext" / "live.ts").read_text()
+    live = BokehLive()
+    for name, spec in re.findall(r"^\s{6}(\w+):\s+\[ (.+) \],$", ts, re.M):
+        default = spec.rsplit(", ", 1)[1]
+        value = getattr(live, name)
+        expected = {"true": True, "false": False, "null": None, "[]": [], "{}": {}}.get(default)
+        if expected is None and default != "null":
+            expected = json.loads(default) if not default[0].isdigit() else eval(default)  # noqa: S307 - our own file
+        assert value == expected, name
+
+
+def test_defaults():
+    live = BokehLive()
+    assert (live.mode, live.status, live.auto_run, live.packages, live.pyodide_url) == ("editor", "idle", True, [], None)
+
+
+def test_mode_is_validated():
+    with pytest.raises(ValueError):
+        BokehLive(mode="fullscreen")
+
+
+def test_pyodide_url_from_environment(monkeypatch):
+    monkeypatch.setenv("BOKEH_LIVE_PYODIDE_URL", "https://example.org/pyodide/")
+    assert BokehLive().pyodide_url == "https://example.org/pyodide/"
+    assert BokehLive(pyodide_url="/here/").pyodide_url == "/here/"
+
+
+def test_usable_in_layouts():
+    live = BokehLive(code="1")
+    layout = column(row(figure(), live))
+    doc = Document()
+    doc.add_root(layout)
+    assert live.document is doc
+
+
+def test_build_output_is_where_bokeh_finds_it():
+    pkg = Path(bokeh_live.__file__).parent
+    assert (pkg / "bokeh.ext.json").exists()
+    assert (pkg / "dist" / "bokeh_live.min.js").stat().st_size > 10_000
+    for name in ("pyodide.mjs", "pyodide.asm.mjs", "pyodide.asm.wasm", "python_stdlib.zip", "pyodide-lock.json"):
+        assert (pkg / "dist" / "pyodide" / name).exists(), name
+    pinned = json.loads((ROOT / "package.json").read_text())["dependencies"]["pyodide"]
+    assert f'"{pinned}"' in (pkg / "dist" / "pyodide" / "pyodide.mjs").read_text()
+    assert f'PYODIDE_VERSION = "{pinned}"' in (ROOT / "bokehjs_ext" / "runtime.ts").read_text()
+
+
+def test_standalone_html_inlines_the_extension():
+    html = file_html(BokehLive(code="print(1)"), INLINE, "t")
+    assert "bokeh_live.live" in html and "BokehLive" in html
+
+
+def test_send_without_a_server_session_is_a_clear_error():
+    live = BokehLive()
+    with pytest.raises(RuntimeError, match="need a Bokeh server session"):
+        live.send({"x": 1})
+    Document().add_root(live)
+    with pytest.raises(RuntimeError, match="need a Bokeh server session"):
+        live.send({"x": 1})
+
+
+def test_run_python_without_a_server_session_is_a_clear_error():
+    with pytest.raises(RuntimeError, match="need a Bokeh server session"):
+        asyncio.run(BokehLive().run_python("1"))
+
+
+def test_run_python_checks_its_arguments():
+    with pytest.raises(TypeError):
+        asyncio.run(BokehLive().run_python(b"1"))
+    with pytest.raises(ValueError, match="identifiers"):
+        asyncio.run(BokehLive().run_python("1", **{"not valid": 1}))
+
+
+def test_browser_may_not_set_server_owned_properties():
+    live = BokehLive(value=1)
+    live.set_from_json("value", 2, setter=object())
+    live.set_from_json("output", "forged", setter=object())
+    assert (live.value, live.output) == (1, None)
+    live.set_from_json("status", "ready", setter=object())
+    assert live.status == "ready"
+
+
+def test_live_error_carries_type_and_traceback():
+    err = LiveError("ValueError: x", error_type="ValueError", traceback="Traceback...\nValueError: x")
+    assert err.error_type == "ValueError" and "Browser traceback" in str(err)
