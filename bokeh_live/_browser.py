@@ -287,7 +287,10 @@ def _encode_numpy(array: Any) -> tuple[Any, int]:
 
 
 def _decode(value: Any) -> Any:
-    """The inverse of the page's encoding: binary markers become bytes or arrays."""
+    """The inverse of the page's encoding: binary markers become bytes or arrays, and
+    Pyodide's stand-in for JavaScript's null becomes None."""
+    if type(value).__name__ == "JsNull":
+        return None
     if isinstance(value, list):
         return [_decode(v) for v in value]
     if not isinstance(value, dict):

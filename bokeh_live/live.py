@@ -299,10 +299,6 @@ class BokehLive(LayoutDOM):
             log.warning("BokehLive %s dropped a browser message: %s", self.id, rejected.reason)
             if self._rejections == MAX_LOGGED_REJECTIONS:
                 log.warning("BokehLive %s: further dropped messages are not logged", self.id)
-        if rejected.request_id is not None:
-            future = self._pending.get(rejected.request_id)
-            if future is not None and not future.done():
-                future.set_exception(LiveError(f"the browser's reply was refused: {rejected.reason}"))
 
     def _on_client_messages(self, event: ClientMessages) -> None:
         if event.unexpected:

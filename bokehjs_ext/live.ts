@@ -31,7 +31,7 @@ export class BokehLiveView extends LayoutDOMView {
   protected settle_code!: () => void
   protected packages_loaded: Promise<string | null> = Promise.resolve(null)
   protected outbox: ClientMessage[] = []
-  protected flush_timer: number | null = null
+  protected flush_scheduled = false
 
   get child_models(): UIElement[] {
     return []
@@ -66,9 +66,6 @@ export class BokehLiveView extends LayoutDOMView {
 
   override remove(): void {
     this.runtime.detach(this.model.id)
-    if (this.flush_timer != null) {
-      clearTimeout(this.flush_timer)
-    }
     super.remove()
   }
 
@@ -217,16 +214,20 @@ export class BokehLiveView extends LayoutDOMView {
     this.show_status()
   }
 
-  /** Replies leave in one batch per task, however many calls finished meanwhile. */
+  /**
+   * Replies leave in one batch per task (the worker batches too), however many calls
+   * finished meanwhile. A microtask, not a timer: timers of background tabs are throttled.
+   */
   protected queue(message: ClientMessage): void {
     this.outbox.push(message)
-    if (this.flush_timer == null) {
-      this.flush_timer = setTimeout(() => this.flush(), 0)
+    if (!this.flush_scheduled) {
+      this.flush_scheduled = true
+      queueMicrotask(() => this.flush())
     }
   }
 
   protected flush(): void {
-    this.flush_timer = null
+    this.flush_scheduled = false
     const messages = this.outbox.splice(0)
     if (messages.length != 0) {
       this.model.trigger_event(new ClientMessages(this.model, messages))
