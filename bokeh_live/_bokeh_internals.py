@@ -30,6 +30,11 @@ NODELAY_ENV = "BOKEH_LIVE_NODELAY"
 
 _warned: set[str] = set()
 
+# The private attributes relied on (bokeh 3.9): a ServerSession's set of connections, and
+# a ServerConnection's tornado websocket handler.
+CONNECTIONS_ATTR = "_subscribed_connections"
+SOCKET_ATTR = "_socket"
+
 
 def _warn_once(key: str, message: str) -> None:
     if key not in _warned:
@@ -43,7 +48,7 @@ def nodelay_enabled() -> bool:
 
 def _set_nodelay(connection: Any) -> None:
     try:
-        connection._socket.set_nodelay(True)
+        getattr(connection, SOCKET_ATTR).set_nodelay(True)
     except Exception as e:  # noqa: BLE001 - anything here means "internals moved"
         _warn_once("nodelay", f"bokeh_live could not set TCP_NODELAY on a Bokeh websocket ({e!r}); "
                               "round trips will take about 40 ms longer")
@@ -61,7 +66,7 @@ def watch_session(doc: Document, on_disconnect: Callable[[], None]) -> None:
         return
     try:
         subscribe, unsubscribe = session.subscribe, session.unsubscribe
-        connections = session._subscribed_connections
+        connections = getattr(session, CONNECTIONS_ATTR)
     except AttributeError as e:
         _warn_once("session", f"bokeh_live cannot watch Bokeh sessions ({e!r}): no TCP_NODELAY, and "
                               "pending calls fail only when the session is destroyed")
