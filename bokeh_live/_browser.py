@@ -46,7 +46,9 @@ _tasks: set[asyncio.Task] = set()  # strong references: the event loop keeps onl
 
 #: Marks binary values in messages between worker and page (see bokehjs_ext/values.ts).
 BINARY = "__bokeh_live_binary__"
-DEFAULT_LIMIT = 16 * 1024 * 1024
+DEFAULT_LIMIT = 64 * 1024 * 1024
+#: Bokeh closes its websocket on messages over 20 MiB; only binary values can be chunked.
+INLINE_LIMIT = 16 * 1024 * 1024
 CODE_FILENAME = "<code>"
 
 # memoryview format characters <-> BokehJS ndarray dtypes (BokehJS has no 64-bit integers).
@@ -63,12 +65,7 @@ def send(data: Any) -> None:
     JSON-like values, ``bytes``, memoryviews and numpy arrays (as binary buffers).
     """
     model = _current_model("send")
-    payload, size = _encode(data)
-    limit = _limits.get(model, DEFAULT_LIMIT)
-    if size > limit:
-        raise ValueError(f"bokeh_live.send: {size} bytes is over the server's limit of {limit} bytes "
-                         "(BokehLive.max_message_size)")
-    _emit("send", {"model": model, "data": payload})
+    _emit("send", {"model": model, "data": _encode_for_server(data, model, "bokeh_live.send: the data")})
 
 
 def on_server_data(callback: Callable[[Any], Any]) -> Callable[[Any], Any]:
@@ -167,11 +164,7 @@ async def _run_and_reply(model: str, message: dict[str, Any]) -> None:
     try:
         kwargs = _decode(message.get("kwargs") or {})
         result = await run(model, message["code"], kwargs, fresh=fresh)
-        payload, size = _encode(result)
-        limit = _limits.get(model, DEFAULT_LIMIT)
-        if size > limit:
-            raise ValueError(f"the result is {size} bytes, over the server's limit of {limit} bytes "
-                             "(BokehLive.max_message_size)")
+        payload = _encode_for_server(result, model, "the result")
     except BaseException as e:  # noqa: BLE001 - every failure is reported, including SystemExit
         _emit("failed", {"model": model, "id": message["id"], "error_type": type(e).__name__,
                          "error": format_exception(e)})
@@ -236,6 +229,29 @@ def format_exception(error: BaseException) -> str:
 
 
 # --- values between Python and the page ---------------------------------------------------
+
+def _encode_for_server(value: Any, model: str, what: str) -> Any:
+    """``_encode`` within the server's limits: ``max_message_size`` in all, and
+    :data:`INLINE_LIMIT` for the part that is not bytes or arrays (those are sent in
+    chunks; the rest must fit one websocket message)."""
+    payload, size = _encode(value)
+    limit = _limits.get(model, DEFAULT_LIMIT)
+    if size > limit:
+        raise ValueError(f"{what} is {size} bytes, over the server's limit of {limit} bytes "
+                         "(BokehLive.max_message_size)")
+    if size > INLINE_LIMIT and _inline_size(payload) > INLINE_LIMIT:
+        raise ValueError(f"{what} holds over {INLINE_LIMIT} bytes of text, numbers or lists: send large "
+                         "data as bytes, memoryviews or arrays, which travel in chunks")
+    return payload
+
+
+def _inline_size(payload: Any) -> int:
+    if isinstance(payload, dict):
+        return 0 if BINARY in payload else sum(len(k) + _inline_size(v) for k, v in payload.items())
+    if isinstance(payload, list):
+        return len(payload) + sum(_inline_size(v) for v in payload)
+    return len(payload) if isinstance(payload, str) else 8
+
 
 def _encode(value: Any, depth: int = 0) -> tuple[Any, int]:
     """A structure the worker can post to the page, and its size in bytes (roughly)."""

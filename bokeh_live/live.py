@@ -19,7 +19,9 @@ from bokeh.core.properties import Bool, Dict, Enum, Int, List, Nullable, String
 from bokeh.models.layouts import LayoutDOM
 
 from . import _bokeh_internals
+from .chunks import CHUNK_BYTES, Assembler, chunk_size, split
 from .protocol import (
+    MAX_INLINE_BYTES,
     MAX_MESSAGE_BYTES,
     ClientMessages,
     Rejected,
@@ -82,7 +84,8 @@ class BokehLive(LayoutDOM):
             kwargs["pyodide_url"] = os.environ[PYODIDE_URL_ENV]
         super().__init__(*args, **kwargs)
         self._pending: dict[str, asyncio.Future[Any]] = {}
-        self._outbox: list[ServerMessage] = []
+        self._outbox: list[tuple[ServerMessage, list[dict[str, Any]]]] = []
+        self._blobs = Assembler(self.max_message_size)
         self._flush_scheduled = False
         self._rejections = 0
         self.on_event(ClientMessages, self._on_client_messages)
@@ -244,12 +247,18 @@ class BokehLive(LayoutDOM):
 
     def _post(self, message: ServerMessage) -> None:
         doc = self._server_document()
-        limit = self.max_message_size
         try:
-            payload_size(message, limit)
+            payload_size(message, self.max_message_size)
         except ValueError as e:
             raise ValueError(f"{message['type']} message refused: {e} (BokehLive.max_message_size)") from None
-        self._outbox.append(message)
+        chunks: list[dict[str, Any]] = []
+        small = split(message, chunks)
+        try:
+            payload_size(small, MAX_INLINE_BYTES)
+        except ValueError:
+            raise ValueError(f"{message['type']} message refused: over {MAX_INLINE_BYTES} bytes of text, numbers "
+                             "or lists; send large data as bytes or numpy arrays, which travel in chunks") from None
+        self._outbox.append((small, chunks))
         if not self._flush_scheduled:
             # One event per tick carries everything posted meanwhile; a next-tick callback
             # also runs with the document lock, which sending needs, from any caller.
@@ -262,18 +271,21 @@ class BokehLive(LayoutDOM):
         if doc is None:
             return
         _bokeh_internals.watch_session(doc, self._on_disconnect)
-        batch: list[ServerMessage] = []
+        # Chunks go before the message that needs them; an event holds at most ~2 chunks.
+        messages: list[ServerMessage] = []
+        chunks: list[dict[str, Any]] = []
         size = 0
-        for message in self._outbox:
-            n = payload_size(message, self.max_message_size)
-            if batch and size + n > self.max_message_size:
-                doc.callbacks.send_event(ServerMessages(self, batch))
-                batch, size = [], 0
-            batch.append(message)
-            size += n
+        for message, pieces in self._outbox:
+            for chunk in pieces:
+                if size + chunk_size(chunk) > 2 * CHUNK_BYTES:
+                    doc.callbacks.send_event(ServerMessages(self, messages, chunks))
+                    messages, chunks, size = [], [], 0
+                chunks.append(chunk)
+                size += chunk_size(chunk)
+            messages.append(message)
         self._outbox = []
-        if batch:
-            doc.callbacks.send_event(ServerMessages(self, batch))
+        if messages or chunks:
+            doc.callbacks.send_event(ServerMessages(self, messages, chunks))
 
     def _attach_document(self, doc: Document) -> None:
         super()._attach_document(doc)
@@ -288,6 +300,7 @@ class BokehLive(LayoutDOM):
                 model._fail_pending("the browser disconnected before answering")
 
     def _fail_pending(self, reason: str) -> None:
+        self._blobs.clear()
         pending, self._pending = self._pending, {}
         for future in pending.values():
             if not future.done():
@@ -303,7 +316,17 @@ class BokehLive(LayoutDOM):
     def _on_client_messages(self, event: ClientMessages) -> None:
         if event.unexpected:
             self._reject(Rejected(f"unexpected event fields {event.unexpected[:5]}"))
-        for message in parse_client_messages(event.messages, self.max_message_size):
+        self._blobs.limit = self.max_message_size
+        for chunk in event.chunks if isinstance(event.chunks, list) else [None]:
+            reason = self._blobs.add(chunk)
+            if reason is not None:
+                self._reject(Rejected(reason))
+        try:
+            messages = self._blobs.restore(event.messages)
+        except (ValueError, RecursionError) as e:
+            self._reject(Rejected(f"batch refused: {e}"))
+            return
+        for message in parse_client_messages(messages, self.max_message_size):
             if isinstance(message, Rejected):
                 self._reject(message)
             elif message["type"] == "output":

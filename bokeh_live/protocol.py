@@ -37,9 +37,12 @@ __all__ = (
     "payload_size",
 )
 
-#: Default cap on the decoded size of one batch from the browser. Bokeh's own websocket
-#: limit (20 MiB by default) closes the socket on anything larger before we see it.
-MAX_MESSAGE_BYTES = 16 * 1024 * 1024
+#: Default cap on the decoded size of one batch of messages, either way. Binary values
+#: beyond a few MiB travel in chunks (chunks.py), so this may exceed Bokeh's 20 MiB limit.
+MAX_MESSAGE_BYTES = 64 * 1024 * 1024
+
+#: The most a batch may hold that is not bytes or arrays: it must fit one websocket message.
+MAX_INLINE_BYTES = 16 * 1024 * 1024
 
 #: Request ids are ``secrets.token_urlsafe(16)``: 22 characters. Anything much longer is junk.
 MAX_REQUEST_ID_LENGTH = 64
@@ -97,16 +100,18 @@ CLIENT_MESSAGE_TYPES = ("output", "run_python_result", "run_python_error")
 # --- the two Bokeh events that carry batches ------------------------------------------------
 
 class ServerMessages(ModelEvent):
-    """A batch of :data:`ServerMessage` for one ``BokehLive`` view."""
+    """A batch of :data:`ServerMessage` for one ``BokehLive`` view, and the chunks of the
+    large binary values its messages hold placeholders for (see :mod:`bokeh_live.chunks`)."""
 
     event_name = "bokeh_live_server"
 
-    def __init__(self, model: Any, messages: list[ServerMessage]) -> None:
+    def __init__(self, model: Any, messages: list[ServerMessage], chunks: list[dict[str, Any]] | None = None) -> None:
         super().__init__(model=model)
         self.messages = messages
+        self.chunks = chunks or []
 
     def event_values(self) -> dict[str, Any]:
-        return dict(**super().event_values(), messages=self.messages)
+        return dict(**super().event_values(), messages=self.messages, chunks=self.chunks)
 
 
 class ClientMessages(ModelEvent):
@@ -118,13 +123,14 @@ class ClientMessages(ModelEvent):
 
     event_name = "bokeh_live_client"
 
-    def __init__(self, model: Any = None, messages: Any = None, **unexpected: Any) -> None:
+    def __init__(self, model: Any = None, messages: Any = None, chunks: Any = (), **unexpected: Any) -> None:
         super().__init__(model=model)
         self.messages = messages
+        self.chunks = chunks
         self.unexpected = sorted(unexpected)
 
     def event_values(self) -> dict[str, Any]:
-        return dict(**super().event_values(), messages=self.messages)
+        return dict(**super().event_values(), messages=self.messages, chunks=self.chunks)
 
 
 # --- validation -----------------------------------------------------------------------------

@@ -14,6 +14,8 @@ import type {ClientMessage, ServerMessage} from "./protocol"
 import {Runtime, default_index_url} from "./runtime"
 import type {FromWorker} from "./worker"
 import {from_worker, to_worker} from "./values"
+import {Assembler, CHUNK_BYTES, chunk_bytes, split} from "./chunks"
+import type {Chunk} from "./chunks"
 import {CSS, LiveUI} from "./ui"
 
 type Run = {kind: "code" | "call", stdout: string, stderr: string}
@@ -32,6 +34,7 @@ export class BokehLiveView extends LayoutDOMView {
   protected packages_loaded: Promise<string | null> = Promise.resolve(null)
   protected outbox: ClientMessage[] = []
   protected flush_scheduled = false
+  protected blobs = new Assembler()
 
   get child_models(): UIElement[] {
     return []
@@ -43,6 +46,7 @@ export class BokehLiveView extends LayoutDOMView {
     this.runtime = Runtime.shared(this.model.pyodide_url ?? default_index_url())
     this.runtime.attach(this.model.id, (message) => this.on_worker(message))
     this.connect_runtime()
+    this.receive()
   }
 
   override connect_signals(): void {
@@ -61,7 +65,7 @@ export class BokehLiveView extends LayoutDOMView {
         void this.run_code()
       }
     })
-    this.connect(this.model.server_messages, (messages) => this.on_server(messages))
+    this.connect(this.model.server_messages, () => this.receive())
   }
 
   override remove(): void {
@@ -139,6 +143,14 @@ export class BokehLiveView extends LayoutDOMView {
   }
 
   // --- messages -------------------------------------------------------------------------
+
+  /** Take the batches the model holds, which may have come before this view existed. */
+  protected receive(): void {
+    for (const {messages, chunks} of this.model.inbox.splice(0)) {
+      chunks.forEach((chunk) => this.blobs.add(chunk))
+      this.on_server(messages.map((message) => this.blobs.restore(message) as ServerMessage))
+    }
+  }
 
   protected on_server(messages: ServerMessage[]): void {
     for (const message of messages) {
@@ -226,11 +238,30 @@ export class BokehLiveView extends LayoutDOMView {
     }
   }
 
+  /** Large binary values go as chunks before their message, in events of at most ~2 chunks. */
   protected flush(): void {
     this.flush_scheduled = false
-    const messages = this.outbox.splice(0)
-    if (messages.length != 0) {
-      this.model.trigger_event(new ClientMessages(this.model, messages))
+    let messages: ClientMessage[] = []
+    let chunks: Chunk[] = []
+    let size = 0
+    const send = () => {
+      this.model.trigger_event(new ClientMessages(this.model, messages, chunks))
+      messages = [], chunks = [], size = 0
+    }
+    for (const message of this.outbox.splice(0)) {
+      const pieces: Chunk[] = []
+      const small = split(message, pieces) as ClientMessage
+      for (const chunk of pieces) {
+        if (size + chunk_bytes(chunk) > 2 * CHUNK_BYTES) {
+          send()
+        }
+        chunks.push(chunk)
+        size += chunk_bytes(chunk)
+      }
+      messages.push(small)
+    }
+    if (messages.length != 0 || chunks.length != 0) {
+      send()
     }
   }
 
@@ -285,8 +316,12 @@ export class BokehLive extends LayoutDOM {
   declare properties: BokehLive.Props
   declare __view_type__: BokehLiveView
 
-  /** Each batch the server sends; the view listens (a model outlives re-created views). */
-  declare server_messages: Signal<ServerMessage[], this>
+  /**
+   * Batches from the server wait in `inbox` until a view takes them: they can arrive after
+   * the document is built but before its views are (a model also outlives its views).
+   */
+  declare inbox: {messages: ServerMessage[], chunks: Chunk[]}[]
+  declare server_messages: Signal<void, this>
 
   static override __module__ = "bokeh_live.live"
 
@@ -296,8 +331,12 @@ export class BokehLive extends LayoutDOM {
 
   override initialize(): void {
     super.initialize()
+    this.inbox = []
     this.server_messages = new Signal(this, "server_messages")
-    this.on_event(ServerMessages, (event: ServerMessages) => this.server_messages.emit(event.messages))
+    this.on_event(ServerMessages, ({messages, chunks}: ServerMessages) => {
+      this.inbox.push({messages, chunks})
+      this.server_messages.emit()
+    })
   }
 
   static {
@@ -315,7 +354,7 @@ export class BokehLive extends LayoutDOM {
       pyodide_url:      [ Nullable(Str), null ],
       value:            [ Any, null ],
       output:           [ Any, null ],
-      max_message_size: [ Int, 16 * 1024 * 1024 ],
+      max_message_size: [ Int, 64 * 1024 * 1024 ],
       examples:         [ Dict(Str), {} ],
       theme:            [ Enum("auto", "light", "dark"), "auto" ],
     }))

@@ -8,6 +8,7 @@
 import {ModelEvent, server_event} from "@bokehjs/core/bokeh_events"
 import type {HasProps} from "@bokehjs/core/has_props"
 import type {Attrs} from "@bokehjs/core/types"
+import type {Chunk} from "./chunks"
 
 // server -> browser
 export type ServerData = {type: "server_data", data: unknown}
@@ -23,34 +24,37 @@ export type ClientMessage = Output | RunPythonResult | RunPythonError
 export const SERVER_MESSAGE_TYPES: readonly ServerMessage["type"][] = ["server_data", "run_python"]
 export const CLIENT_MESSAGE_TYPES: readonly ClientMessage["type"][] = ["output", "run_python_result", "run_python_error"]
 
-/** A batch from the server, sent with `document.callbacks.send_event`. */
+/**
+ * A batch from the server, sent with `document.callbacks.send_event`. `chunks` carry the
+ * bytes of large binary values that `messages` hold placeholders for (chunks.ts).
+ */
 @server_event("bokeh_live_server")
 export class ServerMessages extends ModelEvent {
-  constructor(readonly model: HasProps, readonly messages: ServerMessage[]) {
+  constructor(readonly model: HasProps, readonly messages: ServerMessage[], readonly chunks: Chunk[] = []) {
     super()
     this.origin = model
   }
 
   protected override get event_values(): Attrs {
-    return {...super.event_values, messages: this.messages}
+    return {...super.event_values, messages: this.messages, chunks: this.chunks}
   }
 
   static override from_values(values: Attrs): ServerMessages {
-    const {model, messages} = values as {model: HasProps, messages: unknown}
+    const {model, messages, chunks} = values as {model: HasProps, messages: unknown, chunks: unknown}
     // The server is trusted, but a batch that is not a list would throw deep in the view.
-    return new ServerMessages(model, Array.isArray(messages) ? messages : [])
+    return new ServerMessages(model, Array.isArray(messages) ? messages : [], Array.isArray(chunks) ? chunks : [])
   }
 }
 
 /** A batch to the server; Python's `BokehLive` subscribes to it. */
 export class ClientMessages extends ModelEvent {
-  constructor(readonly model: HasProps, readonly messages: ClientMessage[]) {
+  constructor(readonly model: HasProps, readonly messages: ClientMessage[], readonly chunks: Chunk[] = []) {
     super()
     this.origin = model
   }
 
   protected override get event_values(): Attrs {
-    return {...super.event_values, messages: this.messages}
+    return {...super.event_values, messages: this.messages, chunks: this.chunks}
   }
 
   static {

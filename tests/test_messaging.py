@@ -302,4 +302,22 @@ def test_browser_cannot_overwrite_server_owned_properties(app_server, page):
     live = open_live(app_server, page, code="", value="server's")
     page.execute_script(JS_VIEW + "const m = live_view('live').model; m.value = 'forged'; m.max_message_size = 1e12;")
     time.sleep(0.5)
-    assert live.value == "server's" and live.max_message_size == 16 * 1024 * 1024
+    assert live.value == "server's" and live.max_message_size == 64 * 1024 * 1024
+
+
+def test_arrays_beyond_bokehs_websocket_limit_arrive_in_chunks(app_server, page):
+    live = open_live(app_server, page, code="")
+    array = np.random.default_rng(3).standard_normal(6_000_000)  # 48 MB: over Bokeh's 20 MiB per message
+    back = run(app_server, live, "a", timeout=120, a=array)
+    np.testing.assert_array_equal(back, array)
+    data = np.random.default_rng(4).integers(0, 256, 30_000_000, dtype=np.uint8).tobytes()
+    assert run(app_server, live, "len(data), data[-3:], data", timeout=120, data=data) == [30_000_000, data[-3:], data]
+
+
+def test_large_json_like_data_is_refused_with_a_clear_error(app_server, page):
+    live = open_live(app_server, page, code="")
+    with pytest.raises(ValueError, match="send large data as bytes or numpy arrays"):
+        app_server.locked(live.document, lambda: live.send("x" * 20_000_000))
+    with pytest.raises(LiveError, match="travel in chunks"):
+        run(app_server, live, "'y' * 20_000_000")
+    assert run(app_server, live, "'still connected'") == "still connected"

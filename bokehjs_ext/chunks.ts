@@ -1,0 +1,94 @@
+/**
+ * Large binary values cut into pieces below Bokeh's 20 MiB websocket message limit.
+ * TypeScript twin of bokeh_live/chunks.py, which explains the scheme.
+ */
+import {is_NDArray, ndarray} from "@bokehjs/core/util/ndarray"
+import type {NDDataType} from "@bokehjs/core/types"
+
+export const BLOB = "__bokeh_live_blob__"
+
+/** Bytes of one chunk, and the most one event carries. */
+export const CHUNK_BYTES = 4 * 1024 * 1024
+
+export type Chunk = {blob: string, offset: number, size: number, data: ArrayBuffer | ArrayBufferView}
+type Placeholder = {[BLOB]: string, size: number, kind: "bytes" | "ndarray", dtype?: NDDataType, shape?: number[]}
+
+function random_id(): string {
+  const bytes = crypto.getRandomValues(new Uint8Array(12))
+  return btoa(String.fromCharCode(...bytes)).replace(/\+/g, "-").replace(/\//g, "_")
+}
+
+function is_plain(value: unknown): value is {[key: string]: unknown} {
+  return value !== null && typeof value === "object" && Object.getPrototypeOf(value) === Object.prototype
+}
+
+/** `value` with its large binary leaves replaced by placeholders; their chunks go to `chunks`. */
+export function split(value: unknown, chunks: Chunk[]): unknown {
+  if (Array.isArray(value)) {
+    return value.map((v) => split(v, chunks))
+  }
+  if (value instanceof ArrayBuffer && value.byteLength > CHUNK_BYTES) {
+    return blob({kind: "bytes"}, new Uint8Array(value), chunks)
+  }
+  if (is_NDArray(value) && value.dtype != "object" && (value as ArrayBufferView).byteLength > CHUNK_BYTES) {
+    const view = value as ArrayBufferView
+    const bytes = new Uint8Array(view.buffer, view.byteOffset, view.byteLength)
+    return blob({kind: "ndarray", dtype: value.dtype, shape: [...value.shape]}, bytes, chunks)
+  }
+  if (is_plain(value)) {
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, split(v, chunks)]))
+  }
+  return value
+}
+
+function blob(info: Omit<Placeholder, typeof BLOB | "size">, bytes: Uint8Array, chunks: Chunk[]): Placeholder {
+  const id = random_id()
+  const size = bytes.byteLength
+  for (let offset = 0; offset < size; offset += CHUNK_BYTES) {
+    // slice(), not subarray(): Bokeh would send a view's whole underlying buffer.
+    chunks.push({blob: id, offset, size, data: bytes.slice(offset, offset + CHUNK_BYTES).buffer})
+  }
+  return {[BLOB]: id, size, ...info}
+}
+
+export function chunk_bytes(chunk: Chunk): number {
+  return chunk.data.byteLength
+}
+
+/** Puts blobs from the server back together (the server is trusted; checks are for bugs). */
+export class Assembler {
+  private readonly blobs = new Map<string, Uint8Array>()
+
+  add(chunk: Chunk): void {
+    let buffer = this.blobs.get(chunk.blob)
+    if (buffer == null) {
+      buffer = new Uint8Array(chunk.size)
+      this.blobs.set(chunk.blob, buffer)
+    }
+    const {data} = chunk
+    const bytes = data instanceof ArrayBuffer ? new Uint8Array(data) : new Uint8Array(data.buffer, data.byteOffset, data.byteLength)
+    buffer.set(bytes, chunk.offset)
+  }
+
+  restore(value: unknown): unknown {
+    if (Array.isArray(value)) {
+      return value.map((v) => this.restore(v))
+    }
+    if (!is_plain(value)) {
+      return value
+    }
+    if (!(BLOB in value)) {
+      return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, this.restore(v)]))
+    }
+    const placeholder = value as Placeholder
+    const buffer = this.blobs.get(placeholder[BLOB])
+    this.blobs.delete(placeholder[BLOB])
+    if (buffer == null) {
+      throw new Error("bokeh_live: a placeholder arrived without its blob")
+    }
+    if (placeholder.kind == "bytes") {
+      return buffer.buffer
+    }
+    return ndarray(buffer.buffer, {dtype: placeholder.dtype!, shape: placeholder.shape!})
+  }
+}
