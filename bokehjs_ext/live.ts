@@ -35,6 +35,7 @@ export class BokehLiveView extends LayoutDOMView {
   protected outbox: ClientMessage[] = []
   protected flush_scheduled = false
   protected blobs = new Assembler()
+  protected readonly listener = (message: FromWorker & {model: string}) => this.on_worker(message)
 
   get child_models(): UIElement[] {
     return []
@@ -44,7 +45,7 @@ export class BokehLiveView extends LayoutDOMView {
     await super.lazy_initialize()
     this.code_settled = new Promise((resolve) => this.settle_code = resolve)
     this.runtime = Runtime.shared(this.model.pyodide_url ?? default_index_url())
-    this.runtime.attach(this.model.id, (message) => this.on_worker(message))
+    this.runtime.attach(this.model.id, this.listener)
     this.connect_runtime()
     this.receive()
   }
@@ -69,7 +70,7 @@ export class BokehLiveView extends LayoutDOMView {
   }
 
   override remove(): void {
-    this.runtime.detach(this.model.id)
+    this.runtime.detach(this.model.id, this.listener)
     super.remove()
   }
 

@@ -108,9 +108,15 @@ export class Runtime {
     this.models.set(model, listener)
   }
 
-  detach(model: string): void {
-    this.models.delete(model)
-    this.post({kind: "forget", model})
+  /**
+   * Stop routing to `listener` and drop the model's namespace, unless a newer view of the
+   * same model has attached meanwhile (BokehJS rebuilds views when it reconnects).
+   */
+  detach(model: string, listener: ModelListener): void {
+    if (this.models.get(model) === listener) {
+      this.models.delete(model)
+      this.post({kind: "forget", model})
+    }
   }
 
   /** Load packages into the shared runtime; resolves with an error text or null. */

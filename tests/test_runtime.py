@@ -8,7 +8,7 @@ from bokeh.layouts import column
 from bokeh.models import Div
 
 from bokeh_live import BokehLive
-from harness import PYODIDE_TIMEOUT, shadow_text, view_size, wait_for
+from harness import PYODIDE_TIMEOUT, chromium, shadow_text, view_size, wait_for
 
 pytestmark = pytest.mark.browser
 
@@ -103,17 +103,17 @@ def test_auto_run_off_waits(app_server, page):
     assert live.stdout == ""
 
 
-def test_pyodide_comes_from_the_bokeh_server(app_server, page, caplog):
-    page.execute_cdp_cmd("Network.setCacheDisabled", {"cacheDisabled": True})
+def test_pyodide_comes_from_the_bokeh_server(app_server, caplog):
+    cold = chromium()  # a fresh profile: nothing cached, every file must be fetched
     try:
         with caplog.at_level(logging.INFO, logger="tornado.access"):
-            live = serve(app_server, page, code="1")
+            live = serve(app_server, cold, code="1")
             wait_for(lambda: live.status == "ready", PYODIDE_TIMEOUT, what="ready")
     finally:
-        page.execute_cdp_cmd("Network.setCacheDisabled", {"cacheDisabled": False})
+        cold.quit()
     served = " ".join(r.getMessage() for r in caplog.records)
     for name in ("pyodide.mjs", "pyodide.asm.wasm", "python_stdlib.zip"):
-        assert f"GET /static/extensions/bokeh_live/pyodide/{name}" in served
+        assert f"200 GET /static/extensions/bokeh_live/pyodide/{name}" in served
 
 
 def count_workers(page):
