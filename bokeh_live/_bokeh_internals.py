@@ -18,7 +18,9 @@ from __future__ import annotations
 import logging
 import os
 import sys
-from typing import TYPE_CHECKING, Any, Callable
+from collections.abc import Callable
+from types import FrameType
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from bokeh.document import Document
@@ -49,7 +51,7 @@ def nodelay_enabled() -> bool:
 def _set_nodelay(connection: Any) -> None:
     try:
         getattr(connection, SOCKET_ATTR).set_nodelay(True)
-    except Exception as e:  # noqa: BLE001 - anything here means "internals moved"
+    except Exception as e:
         _warn_once("nodelay", f"bokeh_live could not set TCP_NODELAY on a Bokeh websocket ({e!r}); "
                               "round trips will take about 40 ms longer")
 
@@ -99,7 +101,7 @@ def in_locked_callback() -> bool:
     callbacks inside ``ServerSession._needs_document_lock``'s wrapper coroutine; while a
     task runs, the frames of the coroutines awaiting each other are on the stack.
     """
-    frame = sys._getframe(1)
+    frame: FrameType | None = sys._getframe(1)
     while frame is not None:
         if frame.f_code.co_name == "_needs_document_lock_wrapper":
             return True

@@ -28,12 +28,13 @@ import io
 import linecache
 import sys
 import traceback
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
-__all__ = ["display", "on_server_data", "send", "value"]
+__all__ = ["display", "on_server_data", "send", "value"]  # noqa: F822 - value is a module __getattr__
 
 #: The JS side of the worker: ``_post(kind, payload)`` posts a message to the page.
-_post: Callable[[str, dict], None] | None = None
+_post: Callable[[str, dict[str, Any]], None] | None = None
 
 _model: contextvars.ContextVar[str] = contextvars.ContextVar("bokeh_live_model")
 _run: contextvars.ContextVar[str] = contextvars.ContextVar("bokeh_live_run", default="")
@@ -42,7 +43,7 @@ _namespaces: dict[str, dict[str, Any]] = {}
 _handlers: dict[str, list[Callable[[Any], Any]]] = {}
 _values: dict[str, Any] = {}
 _limits: dict[str, int] = {}
-_tasks: set[asyncio.Task] = set()  # strong references: the event loop keeps only weak ones
+_tasks: set[asyncio.Task[None]] = set()  # strong references: the event loop keeps only weak ones
 
 #: Marks binary values in messages between worker and page (see bokehjs_ext/values.ts).
 BINARY = "__bokeh_live_binary__"
@@ -101,12 +102,12 @@ def __getattr__(name: str) -> Any:
 
 def _install(post: Callable[[str, Any], None]) -> None:
     """Called once by the worker with its JS ``post(kind, payload)``: route output there."""
-    from js import Object  # noqa: PLC0415 - only exists in Pyodide
-    from pyodide.ffi import to_js  # noqa: PLC0415
+    from js import Object
+    from pyodide.ffi import to_js
 
     global _post
 
-    def post_to_page(kind: str, payload: dict) -> None:
+    def post_to_page(kind: str, payload: dict[str, Any]) -> None:
         post(kind, to_js(payload, dict_converter=Object.fromEntries, create_pyproxies=False))
 
     _post = post_to_page
@@ -165,7 +166,7 @@ async def _run_and_reply(model: str, message: dict[str, Any]) -> None:
         kwargs = _decode(message.get("kwargs") or {})
         result = await run(model, message["code"], kwargs, fresh=fresh)
         payload = _encode_for_server(result, model, "the result")
-    except BaseException as e:  # noqa: BLE001 - every failure is reported, including SystemExit
+    except BaseException as e:
         _emit("failed", {"model": model, "id": message["id"], "error_type": type(e).__name__,
                          "error": format_exception(e)})
         if not isinstance(e, Exception):
@@ -197,6 +198,7 @@ async def run(model: str, code: str, kwargs: dict[str, Any] | None = None, *, fr
 
     tree = ast.parse(code, CODE_FILENAME)
     last = tree.body.pop() if tree.body and isinstance(tree.body[-1], ast.Expr) else None
+    assert last is None or isinstance(last, ast.Expr)
     flags = ast.PyCF_ALLOW_TOP_LEVEL_AWAIT
     await _evaluate(compile(tree, CODE_FILENAME, "exec", flags=flags), scope)
     result = None
@@ -212,7 +214,7 @@ async def run(model: str, code: str, kwargs: dict[str, Any] | None = None, *, fr
 
 
 async def _evaluate(code: Any, scope: dict[str, Any]) -> Any:
-    result = eval(code, scope)  # noqa: S307 - running the user's code is the point
+    result = eval(code, scope)
     if code.co_flags & inspect.CO_COROUTINE:
         result = await result
     return result
@@ -289,7 +291,7 @@ def _encode_buffer(view: memoryview) -> tuple[Any, int]:
     dtype = _DTYPES.get(fmt)
     if dtype is None or (fmt in ("B", "c") and view.ndim <= 1):  # plain bytes
         return {BINARY: "bytes", "data": view.tobytes()}, view.nbytes
-    return {BINARY: "ndarray", "dtype": dtype, "shape": list(view.shape), "data": view.tobytes()}, view.nbytes
+    return {BINARY: "ndarray", "dtype": dtype, "shape": list(view.shape or ()), "data": view.tobytes()}, view.nbytes
 
 
 def _encode_numpy(array: Any) -> tuple[Any, int]:
@@ -323,12 +325,12 @@ def _array(data: bytes, dtype: str, shape: list[int]) -> Any:
     numpy = sys.modules.get("numpy")
     if numpy is None:
         try:
-            import numpy  # noqa: PLC0415 - only when the page loaded it
+            import numpy
         except ImportError:
             numpy = None
     if numpy is not None:
         return numpy.frombuffer(data, dtype=dtype).reshape(shape)
-    view = memoryview(data).cast(_FORMATS.get(dtype, "B"))
+    view = memoryview(data).cast(_FORMATS.get(dtype, "B"))  # type: ignore[call-overload]
     return view.cast("B").cast(view.format, shape) if len(shape) > 1 else view
 
 
@@ -348,7 +350,7 @@ class _Stream(io.TextIOBase):
     def write(self, text: str) -> int:
         model = _model.get(None)
         if model is None or _post is None:
-            return self._fallback.write(text)
+            return int(self._fallback.write(text))
         _emit("stream", {"model": model, "id": _run.get(), "name": self.name, "text": text})
         return len(text)
 

@@ -73,7 +73,7 @@ class Assembler:
             return "a chunk takes the keys blob, offset, size, data"
         blob_id, offset, size, data = chunk["blob"], chunk["offset"], chunk["size"], chunk["data"]
         if not (isinstance(blob_id, str) and 0 < len(blob_id) <= 64 and isinstance(data, bytes)
-                and type(offset) is int and type(size) is int and 0 <= offset and offset + len(data) <= size):
+                and type(offset) is int and type(size) is int and offset >= 0 and offset + len(data) <= size):
             return "a chunk needs a string blob id, int offset and size, and bytes within them"
         buffer = self._blobs.get(blob_id)
         if buffer is None:

@@ -12,7 +12,8 @@ import asyncio
 import logging
 import os
 import secrets
-from typing import TYPE_CHECKING, Any, Callable
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, cast
 
 from bokeh.core.properties import Any as AnyProp
 from bokeh.core.properties import Bool, Dict, Enum, Int, List, Nullable, String
@@ -85,10 +86,11 @@ class BokehLive(LayoutDOM):
         super().__init__(*args, **kwargs)
         self._pending: dict[str, asyncio.Future[Any]] = {}
         self._outbox: list[tuple[ServerMessage, list[dict[str, Any]]]] = []
-        self._blobs = Assembler(self.max_message_size)
+        self._blobs = Assembler(self._limit)
         self._flush_scheduled = False
+        self._view_ready = False
         self._rejections = 0
-        self.on_event(ClientMessages, self._on_client_messages)
+        self.on_event(ClientMessages, self._on_client_messages)  # type: ignore[arg-type]
 
     code = String(default="", help="""
     Python code to run in the browser. With ``auto_run`` it runs as soon as the runtime
@@ -236,6 +238,10 @@ class BokehLive(LayoutDOM):
 
     # --- plumbing ---------------------------------------------------------------------
 
+    @property
+    def _limit(self) -> int:
+        return cast(int, self.max_message_size)  # Bokeh's descriptors are not typed for reading
+
     def _server_document(self) -> Document:
         doc = self.document
         if doc is None or doc.session_context is None:
@@ -248,7 +254,7 @@ class BokehLive(LayoutDOM):
     def _post(self, message: ServerMessage) -> None:
         doc = self._server_document()
         try:
-            payload_size(message, self.max_message_size)
+            payload_size(message, self._limit)
         except ValueError as e:
             raise ValueError(f"{message['type']} message refused: {e} (BokehLive.max_message_size)") from None
         chunks: list[dict[str, Any]] = []
@@ -268,8 +274,8 @@ class BokehLive(LayoutDOM):
     def _flush(self) -> None:
         self._flush_scheduled = False
         doc = self.document
-        if doc is None:
-            return
+        if doc is None or not self._view_ready:
+            return  # kept until a view in the browser says it is there (_on_client_messages)
         _bokeh_internals.watch_session(doc, self._on_disconnect)
         # Chunks go before the message that needs them; an event holds at most ~2 chunks.
         messages: list[ServerMessage] = []
@@ -294,10 +300,12 @@ class BokehLive(LayoutDOM):
             doc.add_next_tick_callback(lambda: _bokeh_internals.watch_session(doc, self._on_disconnect))
 
     def _on_disconnect(self) -> None:
-        """The browser is gone: fail every pending call now instead of at its timeout."""
-        for model in list(self.document.models) if self.document else [self]:
-            if isinstance(model, BokehLive):
-                model._fail_pending("the browser disconnected before answering")
+        """The browser is gone: fail every pending call now instead of at its timeout, and
+        hold new messages until a view is back (BokehJS reconnects with new views)."""
+        doc = self.document
+        for model in _live_models(doc) if doc else [self]:
+            model._view_ready = False
+            model._fail_pending("the browser disconnected before answering")
 
     def _fail_pending(self, reason: str) -> None:
         self._blobs.clear()
@@ -314,9 +322,15 @@ class BokehLive(LayoutDOM):
                 log.warning("BokehLive %s: further dropped messages are not logged", self.id)
 
     def _on_client_messages(self, event: ClientMessages) -> None:
+        if not self._view_ready:
+            # A view sends a batch (maybe empty) as soon as it exists: what the server sends
+            # before that would be lost, as Bokeh drops events for a session with no
+            # connection yet and BokehJS has nothing to give them to.
+            self._view_ready = True
+            self._flush()
         if event.unexpected:
             self._reject(Rejected(f"unexpected event fields {event.unexpected[:5]}"))
-        self._blobs.limit = self.max_message_size
+        self._blobs.limit = self._limit
         for chunk in event.chunks if isinstance(event.chunks, list) else [None]:
             reason = self._blobs.add(chunk)
             if reason is not None:
@@ -326,7 +340,7 @@ class BokehLive(LayoutDOM):
         except (ValueError, RecursionError) as e:
             self._reject(Rejected(f"batch refused: {e}"))
             return
-        for message in parse_client_messages(messages, self.max_message_size):
+        for message in parse_client_messages(messages, self._limit):
             if isinstance(message, Rejected):
                 self._reject(message)
             elif message["type"] == "output":
@@ -354,6 +368,10 @@ class BokehLive(LayoutDOM):
             self._reject(Rejected(f"the browser may not set {name!r}"))
             return
         super().set_from_json(name, value, setter=setter)
+
+
+def _live_models(doc: Document) -> list[BokehLive]:
+    return [model for model in list(doc.models) if isinstance(model, BokehLive)]
 
 
 def _session_of(doc: Document | None) -> Any:

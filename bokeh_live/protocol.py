@@ -17,14 +17,14 @@ with a reason, never an exception.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Literal, TypedDict, Union
+from typing import Any, Literal, TypedDict
 
 from bokeh.events import ModelEvent
 
 __all__ = (
+    "MAX_MESSAGE_BYTES",
     "ClientMessage",
     "ClientMessages",
-    "MAX_MESSAGE_BYTES",
     "Output",
     "Rejected",
     "RunPython",
@@ -65,7 +65,7 @@ class RunPython(TypedDict):
     request_id: str
 
 
-ServerMessage = Union[ServerData, RunPython]
+ServerMessage = ServerData | RunPython
 
 
 # --- browser to server --------------------------------------------------------------------
@@ -91,7 +91,7 @@ class RunPythonError(_RunPythonErrorBase, total=False):
     error_type: str  # the exception's class name; optional, older clients omit it
 
 
-ClientMessage = Union[Output, RunPythonResult, RunPythonError]
+ClientMessage = Output | RunPythonResult | RunPythonError
 
 SERVER_MESSAGE_TYPES = ("server_data", "run_python")
 CLIENT_MESSAGE_TYPES = ("output", "run_python_result", "run_python_error")
@@ -99,7 +99,7 @@ CLIENT_MESSAGE_TYPES = ("output", "run_python_result", "run_python_error")
 
 # --- the two Bokeh events that carry batches ------------------------------------------------
 
-class ServerMessages(ModelEvent):
+class ServerMessages(ModelEvent):  # type: ignore[no-untyped-call]
     """A batch of :data:`ServerMessage` for one ``BokehLive`` view, and the chunks of the
     large binary values its messages hold placeholders for (see :mod:`bokeh_live.chunks`)."""
 
@@ -114,7 +114,7 @@ class ServerMessages(ModelEvent):
         return dict(**super().event_values(), messages=self.messages, chunks=self.chunks)
 
 
-class ClientMessages(ModelEvent):
+class ClientMessages(ModelEvent):  # type: ignore[no-untyped-call]
     """A batch of :data:`ClientMessage` from a ``BokehLive`` view.
 
     Bokeh builds this with ``cls(**values)`` from whatever the browser sent, so the
@@ -164,7 +164,7 @@ def payload_size(value: Any, limit: int = MAX_MESSAGE_BYTES) -> int:
             total += int(item.nbytes)
         elif isinstance(item, dict):
             total += 2 * len(item)
-            stack.extend((k, depth + 1) for k in item.keys())
+            stack.extend((k, depth + 1) for k in item)
             stack.extend((v, depth + 1) for v in item.values())
         elif isinstance(item, (list, tuple)):
             total += len(item)

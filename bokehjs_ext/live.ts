@@ -48,6 +48,8 @@ export class BokehLiveView extends LayoutDOMView {
     this.runtime.attach(this.model.id, this.listener)
     this.connect_runtime()
     this.receive()
+    // An empty batch tells the server this view exists: it holds its messages until then.
+    this.model.trigger_event(new ClientMessages(this.model, []))
   }
 
   override connect_signals(): void {

@@ -10,7 +10,7 @@ from harness import AppServer, chromium
 
 def pytest_collection_modifyitems(config, items):
     # On CI a missing browser is a failure, never a skip: the browser tests are the point.
-    if os.environ.get("CI") or shutil.which("chromium") and shutil.which("chromedriver"):
+    if os.environ.get("CI") or (shutil.which("chromium") and shutil.which("chromedriver")):
         return
     skip = pytest.mark.skip(reason="needs chromium and chromedriver (bash .ci/run installs them)")
     for item in items:

@@ -15,9 +15,10 @@ import tempfile
 import threading
 import time
 import urllib.request
+from collections.abc import Callable
 from concurrent.futures import Future
 from pathlib import Path
-from typing import Any, Callable, TypeVar
+from typing import Any, TypeVar
 
 from bokeh.application import Application
 from bokeh.application.handlers.function import FunctionHandler
@@ -111,7 +112,7 @@ class AppServer:
         def callback() -> None:
             try:
                 done.set_result(fn())
-            except BaseException as e:  # noqa: BLE001 - handed to the test thread
+            except BaseException as e:
                 done.set_exception(e)
 
         self.loop.call_soon_threadsafe(doc.add_next_tick_callback, callback)
@@ -128,7 +129,8 @@ class BokehServe:
 
     def __init__(self, *apps: str | Path, env: dict[str, str] | None = None, args: tuple[str, ...] = ()) -> None:
         self.port = free_port()
-        self.log = tempfile.NamedTemporaryFile("w+", prefix="bokeh-serve-", suffix=".log", delete=False)
+        self.log = tempfile.NamedTemporaryFile(  # noqa: SIM115 - open for the server's whole life
+            "w+", prefix="bokeh-serve-", suffix=".log", delete=False)
         cmd = [sys.executable, "-m", "bokeh", "serve", *map(str, apps), "--port", str(self.port),
                "--address", "127.0.0.1", "--allow-websocket-origin", f"127.0.0.1:{self.port}", *args]
         self.proc = subprocess.Popen(cmd, stdout=self.log, stderr=subprocess.STDOUT, env={**os.environ, **(env or {})})

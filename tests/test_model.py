@@ -37,13 +37,14 @@ def test_defaults_match_typescript():
         value = getattr(live, name)
         expected = {"true": True, "false": False, "null": None, "[]": [], "{}": {}}.get(default)
         if expected is None and default != "null":
-            expected = json.loads(default) if not default[0].isdigit() else eval(default)  # noqa: S307 - our own file
+            expected = json.loads(default) if not default[0].isdigit() else eval(default)
         assert value == expected, name
 
 
 def test_defaults():
     live = BokehLive()
-    assert (live.mode, live.status, live.auto_run, live.packages, live.pyodide_url) == ("editor", "idle", True, [], None)
+    defaults = (live.mode, live.status, live.auto_run, live.packages, live.pyodide_url)
+    assert defaults == ("editor", "idle", True, [], None)
 
 
 def test_mode_is_validated():

@@ -10,8 +10,13 @@ import pytest
 
 from bokeh_live import protocol
 from bokeh_live.protocol import (
-    CLIENT_MESSAGE_TYPES, SERVER_MESSAGE_TYPES, ClientMessages, Rejected, ServerMessages,
-    parse_client_messages, payload_size,
+    CLIENT_MESSAGE_TYPES,
+    SERVER_MESSAGE_TYPES,
+    ClientMessages,
+    Rejected,
+    ServerMessages,
+    parse_client_messages,
+    payload_size,
 )
 
 TS = (Path(__file__).parents[1] / "bokehjs_ext" / "protocol.ts").read_text()
