@@ -94,9 +94,13 @@ class BokehLive(LayoutDOM):
     """)
 
     mode = Enum("editor", "app", "playground", "headless", "compact", "debug", default="editor", help="""
-    What the component shows: ``editor`` (code and output), ``app`` (output only),
-    ``playground`` (editor with examples), ``headless`` (nothing; takes no space),
-    ``compact`` (a status line) or ``debug`` (the stdout/stderr log).
+    What the component shows: ``editor`` (a Python editor with a Run button, Ctrl/Cmd+Enter
+    also runs, beside or above the output), ``app`` (the output only), ``playground`` (the
+    editor with a menu of ``examples``, reset and copy), ``headless`` (nothing; takes no
+    space), ``compact`` (one status line) or ``debug`` (the stdout/stderr log). The output
+    shows printed text as it is printed, the value of the last expression, tracebacks and
+    what the code passes to ``bokeh_live.display``. Code run from the editor is written
+    back to ``code``. Changing the mode keeps the runtime, the namespace and the output.
     """)
 
     status = Enum("idle", "loading", "ready", "running", "error", default="idle", help="""
@@ -151,11 +155,13 @@ class BokehLive(LayoutDOM):
     """)
 
     examples = Dict(String, String, default={}, help="""
-    Named code examples offered by the playground mode's menu.
+    Named code examples (name to code) offered by the playground mode's menu. Picking
+    one puts its code in the editor and runs it.
     """)
 
     theme = Enum("auto", "light", "dark", default="auto", help="""
-    Colour theme of the editor and output; ``auto`` follows the page.
+    Colour theme of the editor and output; ``auto`` follows the visitor's light or dark
+    preference (``prefers-color-scheme``).
     """)
 
     # --- server API -------------------------------------------------------------------
@@ -299,10 +305,6 @@ class BokehLive(LayoutDOM):
             log.warning("BokehLive %s dropped a browser message: %s", self.id, rejected.reason)
             if self._rejections == MAX_LOGGED_REJECTIONS:
                 log.warning("BokehLive %s: further dropped messages are not logged", self.id)
-        if rejected.request_id is not None:
-            future = self._pending.get(rejected.request_id)
-            if future is not None and not future.done():
-                future.set_exception(LiveError(f"the browser's reply was refused: {rejected.reason}"))
 
     def _on_client_messages(self, event: ClientMessages) -> None:
         if event.unexpected:

@@ -131,10 +131,10 @@ class ClientMessages(ModelEvent):
 
 @dataclass(frozen=True)
 class Rejected:
-    """A browser message that was not accepted, and why (for the server log)."""
+    """A browser message that was not accepted, and why (for the server log). It ends no
+    call, not even one whose id it names: the id may be forged."""
 
     reason: str
-    request_id: str | None = None
 
 
 class _TooLarge(Exception):
@@ -193,11 +193,7 @@ def parse_client_messages(
     try:
         payload_size(messages, limit)
     except ValueError as e:
-        # Still end the calls it names: their results are lost, but their callers
-        # should hear so now rather than at their timeout.
-        ids = [_request_id(m) for m in messages[:10_000] if isinstance(m, dict)]
-        reason = f"batch refused: {e}"
-        return [Rejected(reason, rid) for rid in ids if rid] or [Rejected(reason)]
+        return [Rejected(f"batch refused: {e}")]
     return [_parse_one(m) for m in messages]
 
 
@@ -218,11 +214,11 @@ def _parse_one(msg: Any) -> ClientMessage | Rejected:
 
     if kind == "run_python_result":
         if set(msg) != {"type", "request_id", "result"}:
-            return Rejected(f"'run_python_result' takes type, request_id, result; got {sorted(map(str, msg))}", rid)
+            return Rejected(f"'run_python_result' takes type, request_id, result; got {sorted(map(str, msg))}")
         return RunPythonResult(type=kind, request_id=rid, result=msg["result"])
 
     error, error_type = msg.get("error"), msg.get("error_type", "Exception")
     if not set(msg) <= {"type", "request_id", "error", "error_type"} or not isinstance(error, str) \
             or not isinstance(error_type, str) or not error_type.isidentifier():
-        return Rejected("'run_python_error' takes a string error and an optional identifier error_type", rid)
+        return Rejected("'run_python_error' takes a string error and an optional identifier error_type")
     return RunPythonError(type=kind, request_id=rid, error=error, error_type=error_type)

@@ -80,7 +80,9 @@ export class Runtime {
   }
 
   private receive(message: FromWorker): void {
-    if ("model" in message) {
+    if (message.kind == "batch") {
+      message.messages.forEach((m) => this.receive(m))
+    } else if ("model" in message) {
       this.models.get(message.model)?.(message)
     } else if (message.kind == "loaded") {
       this.loads.get(message.id)?.(message.error)

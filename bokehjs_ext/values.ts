@@ -54,8 +54,14 @@ export function to_worker(value: unknown): unknown {
   return value
 }
 
-/** A value from the worker in the form Bokeh sends to the server as binary buffers. */
+/**
+ * A value from the worker in the form Bokeh sends to the server as binary buffers.
+ * Pyodide turns None into undefined, which JSON cannot carry: it becomes null again.
+ */
 export function from_worker(value: unknown): unknown {
+  if (value === undefined) {
+    return null
+  }
   if (Array.isArray(value)) {
     return value.map(from_worker)
   }

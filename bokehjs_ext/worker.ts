@@ -15,8 +15,9 @@ export type ToWorker =
   | {kind: "server_data", model: string, data: unknown}
   | {kind: "forget", model: string}
 
-/** Worker -> page. All but the first four come from Python (bokeh_live/_browser.py). */
+/** Worker -> page. All but the first four come from Python (bokeh_live/_browser.py), in batches. */
 export type FromWorker =
+  | {kind: "batch", messages: FromWorker[]}
   | {kind: "phase", phase: string}
   | {kind: "ready"}
   | {kind: "init_failed", error: string}
@@ -24,6 +25,7 @@ export type FromWorker =
   | {kind: "stream", model: string, id: string, name: "stdout" | "stderr", text: string}
   | {kind: "display", model: string, id: string, display: "html" | "bokeh" | "text", data: unknown}
   | {kind: "send", model: string, data: unknown}
+  | {kind: "update", model: string, id: string, target: string, props: {[name: string]: unknown}}
   | {kind: "done", model: string, id: string, result: unknown, repr?: string}
   | {kind: "failed", model: string, id: string, error: string, error_type: string}
 
@@ -103,14 +105,25 @@ export function worker_main(): void {
     pyodide.runPython("import sys; sys.path.insert(0, '/bokeh_live')")
     browser = pyodide.pyimport("bokeh_live")
     browser._install((kind: string, payload: {[key: string]: unknown}) => {
-      const transfer: Transferable[] = []
-      collect_buffers(payload, transfer, 0)
-      scope.postMessage({kind, ...payload}, transfer)
+      outgoing.push({kind, ...payload} as FromWorker)
+      collect_buffers(payload, transfers, 0)
+      if (outgoing.length == 1) {
+        setTimeout(flush, 0)
+      }
     })
     post({kind: "ready"})
     for (const message of waiting.splice(0)) {
       dispatch(message)
     }
+  }
+
+  // What Python posts in one turn of the worker's loop leaves as one message: a burst of
+  // finished calls then costs the page one task and the server one websocket message.
+  const outgoing: FromWorker[] = []
+  const transfers: Transferable[] = []
+
+  function flush(): void {
+    scope.postMessage({kind: "batch", messages: outgoing.splice(0)}, transfers.splice(0))
   }
 
   // Binary data from Python is a fresh copy: hand it over instead of copying it again.
