@@ -5,6 +5,7 @@ See README.md and docs/ for the server API, the browser API and the wire protoco
 """
 
 from .live import BokehLive, LiveError
+from .standalone import save_offline
 
-__all__ = ["BokehLive", "LiveError", "__version__"]
+__all__ = ["BokehLive", "LiveError", "__version__", "save_offline"]
 __version__ = "0.1.0"

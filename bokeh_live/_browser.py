@@ -31,7 +31,7 @@ import traceback
 from collections.abc import Callable
 from typing import Any
 
-__all__ = ["display", "on_server_data", "send", "value"]  # noqa: F822 - value is a module __getattr__
+__all__ = ["display", "on_server_data", "send", "update", "value"]  # noqa: F822 - value is a module __getattr__
 
 #: The JS side of the worker: ``_post(kind, payload)`` posts a message to the page.
 _post: Callable[[str, dict[str, Any]], None] | None = None
@@ -80,16 +80,51 @@ def on_server_data(callback: Callable[[Any], Any]) -> Callable[[Any], Any]:
 
 
 def display(obj: Any) -> None:
-    """Show ``obj`` in the model's output area: HTML for objects with ``_repr_html_``, a
-    Bokeh plot for a ``json_item`` dict, text for anything else."""
+    """Show ``obj`` in the model's output area, after what the code printed so far.
+
+    A Bokeh model (when bokeh is loaded in the browser) or the dict ``bokeh.embed.json_item``
+    returns becomes a live Bokeh plot; an object with ``_repr_html_`` (a pandas DataFrame,
+    for one) shows as HTML; anything else as its ``str``.
+    """
     model = _current_model("display")
-    if isinstance(obj, dict) and "doc" in obj and "root_id" in obj:
+    obj = _as_json_item(obj)
+    html = getattr(obj, "_repr_html_", None) if not isinstance(obj, type) else None
+    if isinstance(obj, dict) and isinstance(obj.get("doc"), dict) and isinstance(obj.get("root_id"), str):
         item = {"display": "bokeh", "data": _encode(obj)[0]}
-    elif hasattr(obj, "_repr_html_"):
-        item = {"display": "html", "data": str(obj._repr_html_())}
+    elif callable(html) and (markup := html()) is not None:
+        item = {"display": "html", "data": str(markup)}
     else:
         item = {"display": "text", "data": str(obj)}
     _emit("display", {"model": model, "id": _run.get(), **item})
+
+
+def _as_json_item(obj: Any) -> Any:
+    """A Bokeh model as its ``json_item``; anything else unchanged. Never imports bokeh:
+    an object can only be a Bokeh model if the code already loaded it."""
+    bokeh_model = sys.modules.get("bokeh.model")
+    if bokeh_model is not None and isinstance(obj, bokeh_model.Model):
+        from bokeh.embed import json_item  # noqa: PLC0415 - bokeh is optional in the browser
+
+        return json_item(obj)
+    return obj
+
+
+def update(name: str, **props: Any) -> None:
+    """Set properties of the page's Bokeh model called ``name``, as ``CustomJS`` could.
+
+    ``bokeh_live.update("source", data={"x": xs, "y": ys})`` redraws a plot of that
+    ``ColumnDataSource``. Works without a server (standalone HTML, notebooks); in a
+    server app the change reaches the server like any change made in the browser.
+    The page applies it: an unknown model or property, or a bad value, is reported on
+    this model's stderr rather than raised here.
+    """
+    model = _current_model("update")
+    if not isinstance(name, str) or not name:
+        raise TypeError("bokeh_live.update: name must be a model's non-empty name (its `name` property)")
+    if not props:
+        raise TypeError("bokeh_live.update: give at least one property, e.g. update(name, data={...})")
+    payload, _ = _encode(props)
+    _emit("update", {"model": model, "id": _run.get(), "target": name, "props": payload})
 
 
 def __getattr__(name: str) -> Any:

@@ -99,9 +99,13 @@ class BokehLive(LayoutDOM):
     """)
 
     mode = Enum("editor", "app", "playground", "headless", "compact", "debug", default="editor", help="""
-    What the component shows: ``editor`` (code and output), ``app`` (output only),
-    ``playground`` (editor with examples), ``headless`` (nothing; takes no space),
-    ``compact`` (a status line) or ``debug`` (the stdout/stderr log).
+    What the component shows: ``editor`` (a Python editor with a Run button, Ctrl/Cmd+Enter
+    also runs, beside or above the output), ``app`` (the output only), ``playground`` (the
+    editor with a menu of ``examples``, reset and copy), ``headless`` (nothing; takes no
+    space), ``compact`` (one status line) or ``debug`` (the stdout/stderr log). The output
+    shows printed text as it is printed, the value of the last expression, tracebacks and
+    what the code passes to ``bokeh_live.display``. Code run from the editor is written
+    back to ``code``. Changing the mode keeps the runtime, the namespace and the output.
     """)
 
     status = Enum("idle", "loading", "ready", "running", "error", default="idle", help="""
@@ -156,11 +160,13 @@ class BokehLive(LayoutDOM):
     """)
 
     examples = Dict(String, String, default={}, help="""
-    Named code examples offered by the playground mode's menu.
+    Named code examples (name to code) offered by the playground mode's menu. Picking
+    one puts its code in the editor and runs it.
     """)
 
     theme = Enum("auto", "light", "dark", default="auto", help="""
-    Colour theme of the editor and output; ``auto`` follows the page.
+    Colour theme of the editor and output; ``auto`` follows the visitor's light or dark
+    preference (``prefers-color-scheme``).
     """)
 
     # --- server API -------------------------------------------------------------------

@@ -3,6 +3,7 @@
  * and talks to its server model. Python twin: bokeh_live/live.py.
  */
 import {LayoutDOM, LayoutDOMView} from "@bokehjs/models/layouts/layout_dom"
+import type {DOMBoxSizing} from "@bokehjs/models/layouts/layout_dom"
 import type {UIElement} from "@bokehjs/models/ui/ui_element"
 import type {StyleSheetLike} from "@bokehjs/core/dom"
 import {Signal} from "@bokehjs/core/signaling"
@@ -16,9 +17,12 @@ import type {FromWorker} from "./worker"
 import {from_worker, to_worker} from "./values"
 import {Assembler, CHUNK_BYTES, chunk_bytes, split} from "./chunks"
 import type {Chunk} from "./chunks"
-import {CSS, LiveUI} from "./ui"
+import {CSS, LiveUI, default_width} from "./ui"
 
 type Run = {kind: "code" | "call", stdout: string, stderr: string}
+
+/** `bokeh_live.send` without a server is said once per page, not once per call. */
+let no_server_noted = false
 
 export class BokehLiveView extends LayoutDOMView {
   declare model: BokehLive
@@ -54,13 +58,17 @@ export class BokehLiveView extends LayoutDOMView {
 
   override connect_signals(): void {
     super.connect_signals()
-    const {code, mode, value, max_message_size, packages} = this.model.properties
+    const {code, mode, value, max_message_size, packages, theme, examples} = this.model.properties
     this.on_change(code, () => {
       if (this.model.auto_run) {
         void this.run_code()
       }
     })
+    this.on_change(mode, () => this.ui.set_mode(this.model.mode))
     this.on_change(mode, () => this.invalidate_layout())
+    this.on_change(code, () => this.ui.set_code(this.model.code))
+    this.on_change(theme, () => this.ui.set_theme(this.model.theme))
+    this.on_change(examples, () => this.ui.set_examples(this.model.examples))
     this.on_change([value, max_message_size], () => this.send_config())
     this.on_change(packages, () => {
       this.packages_loaded = this.runtime.ready.then(() => this.runtime.load(this.model.packages))
@@ -73,6 +81,7 @@ export class BokehLiveView extends LayoutDOMView {
 
   override remove(): void {
     this.runtime.detach(this.model.id, this.listener)
+    this.ui.remove()
     super.remove()
   }
 
@@ -82,7 +91,8 @@ export class BokehLiveView extends LayoutDOMView {
 
   override render(): void {
     super.render()
-    this.ui.render(this.shadow_el, this.model.mode, this.model.code)
+    const {mode, code, theme, examples} = this.model
+    this.ui.render(this.shadow_el, {mode, code, theme, examples})
     this.show_status()
   }
 
@@ -91,6 +101,17 @@ export class BokehLiveView extends LayoutDOMView {
     if (this.model.mode == "headless") {
       this.style.append(":host", {display: "none"})
     }
+    const {height, height_policy} = this.box_sizing()
+    this.ui.set_fill(height != null || height_policy == "fit" || height_policy == "max")
+  }
+
+  /** A model given no width gets one that suits its mode, as Bokeh's widgets do. */
+  override box_sizing(): DOMBoxSizing {
+    const sizing = super.box_sizing()
+    if (sizing.width == null && sizing.width_policy == "auto") {
+      sizing.width = default_width(this.model.mode)
+    }
+    return sizing
   }
 
   // --- runtime and code ---------------------------------------------------------------
@@ -182,17 +203,33 @@ export class BokehLiveView extends LayoutDOMView {
         if (run != null) {
           run[message.name] += message.text
         }
-        this.ui.stream(message.name, message.text)
+        if (this.shows(message.id)) {
+          this.ui.stream(message.name, message.text)
+        }
         break
       }
       case "display": {
-        this.ui.display(message.display, message.data)
+        if (this.shows(message.id)) {
+          this.ui.display(message.display, message.data)
+        }
         break
       }
       case "send": {
         const data = from_worker(message.data)
         this.el.dispatchEvent(new CustomEvent("bokeh-live:output", {detail: data, bubbles: true, composed: true}))
+        if (!this.has_server()) {
+          if (!no_server_noted) {
+            no_server_noted = true
+            console.info("bokeh_live: this page has no Bokeh server, so bokeh_live.send() goes nowhere " +
+              "(it still fires the 'bokeh-live:output' DOM event). Use bokeh_live.update() to change other models.")
+          }
+          break
+        }
         this.queue({type: "output", data})
+        break
+      }
+      case "update": {
+        this.apply_update(message)
         break
       }
       case "done":
@@ -208,6 +245,72 @@ export class BokehLiveView extends LayoutDOMView {
         }
         break
       }
+    }
+  }
+
+  /**
+   * Whether the document's changes and events reach a server. BokehJS says so nowhere
+   * public: a server session (ClientSession) is the one listener that takes batched
+   * changes, so look for that. Standalone HTML and notebook output have none.
+   */
+  protected has_server(): boolean {
+    const callbacks = (this.model.document as unknown as {_callbacks?: unknown} | null)?._callbacks
+    if (!(callbacks instanceof Map)) {
+      return true  // BokehJS changed inside: assume a server rather than drop messages
+    }
+    return [...callbacks.values()].some((allow_batches) => allow_batches === true)
+  }
+
+  /**
+   * `bokeh_live.update(name, **props)`: set properties of another model of this document,
+   * as CustomJS would (so a server, if any, gets the change too). Everything is checked
+   * before anything is set: a failure leaves the model as it was and is written to the
+   * run's stderr, never dropped silently.
+   */
+  protected apply_update(message: Extract<FromWorker, {kind: "update"}>): void {
+    const {target, id} = message
+    const failure = ((): string | null => {
+      const doc = this.model.document
+      if (doc == null) {
+        return "this BokehLive is not in a document"
+      }
+      let model
+      try {
+        model = doc.get_model_by_name(target)
+      } catch (error) {
+        return `${(error as Error).message}: names given to update() must be unique`
+      }
+      if (model == null) {
+        return `no model named '${target}' in this document (give the model name="${target}")`
+      }
+      const props = from_worker(message.props) as {[attr: string]: unknown}
+      for (const [attr, value] of Object.entries(props)) {
+        const prop = (model.properties as {[attr: string]: p.Property<unknown> | undefined})[attr]
+        if (prop == null) {
+          return `${model.type} '${target}' has no property '${attr}'`
+        }
+        if (prop.readonly) {
+          return `${model.type}.${attr} is read-only`
+        }
+        if (!prop.valid(value)) {
+          return `${model.type}.${attr} cannot take this value (expected ${prop.kind})`
+        }
+      }
+      try {
+        model.setv(props)
+      } catch (error) {
+        return `setting ${model.type} '${target}' failed: ${(error as Error).message}`
+      }
+      return null
+    })()
+    if (failure != null) {
+      const text = `bokeh_live.update: ${failure}\n`
+      const run = this.runs.get(id)
+      if (run != null) {
+        run.stderr += text
+      }
+      this.ui.stream("stderr", text)
+      console.error(text.trim())
     }
   }
 
@@ -278,7 +381,12 @@ export class BokehLiveView extends LayoutDOMView {
   }
 
   protected show_status(): void {
-    this.ui.show_status(this.model.status, this.runtime?.phase ?? "starting")
+    this.ui.show_status(this.model.status, this.runtime?.phase ?? "starting", this.model.error)
+  }
+
+  /** Output of a run of `code` that a newer run replaced would land in the newer one's. */
+  protected shows(id: string): boolean {
+    return this.runs.get(id)?.kind != "code" || id == this.code_run
   }
 
   /** The editor ran `code`: keep the server's `code` in step and run it even if unchanged. */

@@ -25,6 +25,7 @@ export type FromWorker =
   | {kind: "stream", model: string, id: string, name: "stdout" | "stderr", text: string}
   | {kind: "display", model: string, id: string, display: "html" | "bokeh" | "text", data: unknown}
   | {kind: "send", model: string, data: unknown}
+  | {kind: "update", model: string, id: string, target: string, props: {[name: string]: unknown}}
   | {kind: "done", model: string, id: string, result: unknown, repr?: string}
   | {kind: "failed", model: string, id: string, error: string, error_type: string}
 

@@ -15,8 +15,8 @@ print("6 * 7 =", 6 * 7)
 sum(i * i for i in range(10))
 """
 
-live = BokehLive(code=CODE, mode="app", sizing_mode="stretch_width")
-seen = Div(text="The server has not heard from the browser yet.")
+live = BokehLive(code=CODE, mode="app", name="live", sizing_mode="stretch_width")
+seen = Div(text="The server has not heard from the browser yet.", name="seen")
 
 
 def on_stdout(attr, old, new):

@@ -1,0 +1,219 @@
+"""The app the benchmarks drive, served by ``bokeh serve benchmarks/bench_app``.
+
+Query arguments pick the page:
+
+- ``kind=live`` (default): ``models`` BokehLive models called ``live0``, ``live1``...
+  (``max_message_size`` raises their limit for the data cases);
+- ``kind=stock``: no BokehLive, and ``bokeh_live`` is never imported, so a server that
+  serves only these pages is a stock Bokeh server (no extension bundle, no TCP_NODELAY).
+
+Every page also holds two Divs for a stock property round trip (the server sets ``src``,
+a ``CustomJS`` copies it to ``dst``, the server sees ``dst`` change) and two hidden Divs
+that carry commands from the benchmark driver (``bench_cmd``, JSON set from the page)
+and their results (``bench_out``). Timings are taken here, on the server, around the
+awaited calls; the driver only starts them and collects the numbers.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import json
+import time
+import traceback
+from typing import Any
+
+import numpy as np
+from bokeh.document import without_document_lock
+from bokeh.io import curdoc
+from bokeh.layouts import column
+from bokeh.models import CustomJS, Div
+
+#: run_python code that the page's benchmark hook answers without the worker (the bare
+#: Bokeh event round trip). Never valid Python on purpose.
+MARKER = "<bokeh-live-bench-bare>"
+
+doc = curdoc()
+request_args = doc.session_context.request.arguments if doc.session_context else {}
+
+
+def arg(name: str, default: str) -> str:
+    values = request_args.get(name)
+    return values[0].decode() if values else default
+
+
+kind = arg("kind", "live")
+lives: list[Any] = []
+if kind == "live":
+    from bokeh_live import BokehLive  # only here: stock pages must not load the extension
+
+    extra = {"max_message_size": int(arg("max_message_size", "0"))} if arg("max_message_size", "") else {}
+    lives = [BokehLive(name=f"live{i}", mode="app", code="", height=60, **extra)
+             for i in range(int(arg("models", "1")))]
+    # The page notes when every model is ready (page-load start-up time, read by the driver).
+    ready_hook = CustomJS(args=dict(models=lives), code="""
+        if (window.__bench_ready == null && models.every((m) => m.status == "ready")) {
+          window.__bench_ready = performance.now()
+        }""")
+    for live in lives:
+        live.js_on_change("status", ready_hook)
+
+src = Div(name="src", text="")
+dst = Div(name="dst", text="")
+src.js_on_change("text", CustomJS(args=dict(dst=dst), code="dst.text = cb_obj.text"))
+cmd = Div(name="bench_cmd", text="", visible=False)
+out = Div(name="bench_out", text="", visible=False)
+doc.add_root(column(*lives, src, dst, cmd, out))
+doc.title = f"bokeh_live benchmark ({kind})"
+
+loop_futures: dict[str, asyncio.Future[None]] = {}
+
+
+def on_dst(attr: str, old: str, new: str) -> None:
+    future = loop_futures.pop(new, None)
+    if future is not None and not future.done():
+        future.set_result(None)
+
+
+dst.on_change("text", on_dst)
+
+#: Arrays for the data cases, made once per size and dropped when the size is done.
+arrays: dict[int, np.ndarray] = {}
+
+
+def cpu() -> float:
+    return time.process_time()
+
+
+# --- the measurements --------------------------------------------------------------------
+
+async def op_live_latency(p: dict[str, Any]) -> dict[str, Any]:
+    live = lives[p.get("model", 0)]
+    marker = p.get("marker", False)
+    code = MARKER if marker else "1"
+    expected = None if marker else 1
+    wrong = 0
+    for _ in range(p.get("warmup", 0)):
+        await live.run_python(code)
+    latencies = []
+    cpu0, wall0 = cpu(), time.perf_counter()
+    for _ in range(p["n"]):
+        t0 = time.perf_counter()
+        result = await live.run_python(code, timeout=30)
+        latencies.append(time.perf_counter() - t0)
+        wrong += result != expected
+    return {"latencies": latencies, "cpu_s": cpu() - cpu0, "wall_s": time.perf_counter() - wall0, "wrong": wrong}
+
+
+async def op_live_throughput(p: dict[str, Any]) -> dict[str, Any]:
+    live = lives[p.get("model", 0)]
+    code = MARKER if p.get("marker", False) else "i"
+    errors: list[str] = []
+
+    async def one(i: int) -> bool | None:
+        try:
+            return await live.run_python(code, timeout=p.get("timeout", 120), i=i) == i
+        except Exception as e:  # noqa: BLE001 - counted as lost
+            errors.append(repr(e))
+            return None
+
+    cpu0, wall0 = cpu(), time.perf_counter()
+    results = await asyncio.gather(*(one(i) for i in range(p["n"])))
+    wall = time.perf_counter() - wall0
+    return {"n": p["n"], "wall_s": wall, "cpu_s": cpu() - cpu0, "lost": results.count(None),
+            "mismatched": results.count(False), "errors": errors[:5]}
+
+
+async def op_stock_latency(p: dict[str, Any]) -> dict[str, Any]:
+    loop = asyncio.get_running_loop()
+    latencies = []
+    base = f"{time.time_ns()}-"
+
+    async def one(i: int) -> float:
+        value = f"{base}{i}"
+        future = loop_futures[value] = loop.create_future()
+        t0 = time.perf_counter()
+        # Setting a property needs the document lock: the same next-tick hop run_python takes.
+        doc.add_next_tick_callback(lambda: setattr(src, "text", value))
+        await asyncio.wait_for(future, 30)
+        return time.perf_counter() - t0
+
+    for i in range(p.get("warmup", 0)):
+        await one(-1 - i)
+    cpu0, wall0 = cpu(), time.perf_counter()
+    for i in range(p["n"]):
+        latencies.append(await one(i))
+    return {"latencies": latencies, "cpu_s": cpu() - cpu0, "wall_s": time.perf_counter() - wall0, "wrong": 0}
+
+
+ECHO_BASE64 = "import base64\nbase64.b64encode(base64.b64decode(s)).decode()"
+
+
+async def op_data(p: dict[str, Any]) -> dict[str, Any]:
+    """Send a float64 array of ``mb`` megabytes (10**6 bytes) and get it back, one way of three."""
+    live = lives[p.get("model", 0)]
+    nbytes = int(p["mb"] * 1_000_000)
+    if nbytes not in arrays:
+        arrays.clear()
+        arrays[nbytes] = np.random.default_rng(nbytes).random(nbytes // 8)
+    array = arrays[nbytes]
+    path, timeout = p["path"], p.get("timeout_s", 180)
+    t0 = time.perf_counter()
+    if path == "binary":
+        back = await live.run_python("a", a=array, timeout=timeout)
+    elif path == "base64":
+        text = base64.b64encode(array.tobytes()).decode()
+        echoed = await live.run_python(ECHO_BASE64, s=text, timeout=timeout)
+        back = np.frombuffer(base64.b64decode(echoed), dtype=np.float64)
+    elif path == "list":
+        back = np.array(await live.run_python("a", a=array.tolist(), timeout=timeout), dtype=np.float64)
+    else:
+        raise ValueError(f"unknown data path {path!r}")
+    seconds = time.perf_counter() - t0
+    same = isinstance(back, np.ndarray) and back.dtype == np.float64 and np.array_equal(back, array)
+    if not same:
+        raise AssertionError(f"the {path} echo came back different ({type(back).__name__})")
+    return {"seconds": seconds, "bytes": int(array.nbytes)}
+
+
+async def op_drop_arrays(p: dict[str, Any]) -> dict[str, Any]:
+    arrays.clear()
+    return {}
+
+
+OPS = {
+    "live_latency": op_live_latency,
+    "live_throughput": op_live_throughput,
+    "stock_latency": op_stock_latency,
+    "data": op_data,
+    "drop_arrays": op_drop_arrays,
+}
+
+
+# --- the command channel -----------------------------------------------------------------
+
+def publish(result: dict[str, Any]) -> None:
+    text = json.dumps(result)
+    doc.add_next_tick_callback(lambda: setattr(out, "text", text))
+
+
+def on_cmd(attr: str, old: str, new: str) -> None:
+    try:
+        command = json.loads(new)
+    except ValueError:
+        return
+
+    @without_document_lock
+    async def run() -> None:
+        # Unlocked: run_python must be awaited outside the document lock.
+        try:
+            result = await OPS[command["op"]](command)
+            publish({"id": command["id"], "ok": True, "result": result})
+        except BaseException as e:  # noqa: BLE001 - reported to the driver
+            publish({"id": command["id"], "ok": False, "error": f"{type(e).__name__}: {e}",
+                     "traceback": traceback.format_exc(limit=5)})
+
+    doc.add_next_tick_callback(run)
+
+
+cmd.on_change("text", on_cmd)

@@ -1,0 +1,236 @@
+"""The table and the plot drawn from a results dict of :mod:`benchmarks.run`."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+
+Row = dict[str, Any]
+
+
+def _num(value: Any, unit: str = "", digits: int | None = None) -> str:
+    if value is None:
+        return "-"
+    if isinstance(value, str):
+        return value
+    if digits is None:
+        digits = 0 if abs(value) >= 100 else 1 if abs(value) >= 10 else 2
+    return f"{value:,.{digits}f}{unit}"
+
+
+def _ratio(value: Any) -> str:
+    return "-" if value is None else f"{value:.2f}x"
+
+
+def _met(value: Any) -> str:
+    return "" if value is None else "yes" if value else "NO"
+
+
+def _failed(fig: dict[str, Any] | None) -> str | None:
+    if not fig:
+        return "not run"
+    return fig.get("error")
+
+
+def table(results: dict[str, Any]) -> list[Row]:
+    f = results["figures"]
+    rows: list[Row] = []
+
+    def row(figure: str, measure: str, value: str, baseline: str = "", base_value: str = "",
+            ratio: Any = None, target: str = "", met: Any = None) -> None:
+        rows.append({"figure": figure, "measure": measure, "value": value, "baseline": baseline,
+                     "baseline_value": base_value, "ratio": _ratio(ratio), "target": target, "met": _met(met)})
+
+    def failed(figure: str, fig: dict[str, Any] | None) -> bool:
+        error = _failed(fig)
+        if error:
+            row(figure, "FAILED", error[:120])
+        return bool(error)
+
+    fig = f.get("round_trip")
+    if not failed("1 round trip", fig):
+        for k, name in (("p50_ms", "p50"), ("p95_ms", "p95"), ("p99_ms", "p99")):
+            row("1 round trip", f"run_python('1') {name}, {fig['live']['n']} in a row", _num(fig["live"][k], " ms"),
+                "bare Bokeh event round trip, same page", _num(fig["bare"][k], " ms"), fig["ratio"][k],
+                "<= 1.25x" if k == "p50_ms" else "", fig["ratio"][k] <= 1.25 if k == "p50_ms" else None)
+        inner = fig["live"].get("page_to_worker_and_back")
+        if inner:
+            row("1 round trip", "of which view to worker and back (worker, Pyodide, postMessage hops), p50",
+                _num(inner["p50_ms"], " ms"), "run_python('1') p50", _num(fig["live"]["p50_ms"], " ms"),
+                inner["p50_ms"] / fig["live"]["p50_ms"])
+
+    fig = f.get("throughput")
+    if not failed("2 throughput", fig):
+        live, bare = fig["live"], fig["bare"]
+        row("2 throughput", f"{fig['calls_in_flight']} calls in flight", _num(live["calls_per_s"], " calls/s"),
+            "bare event round trips", _num(bare["calls_per_s"], " calls/s"), fig["ratio"], ">= 2,000 calls/s",
+            live["calls_per_s"] >= 2000)
+        row("2 throughput", "lost / mismatched calls", f"{live['lost']} / {live['mismatched']}",
+            "bare event round trips", f"{bare['lost']} / {bare['mismatched']}", None, "0 / 0",
+            live["lost"] == live["mismatched"] == 0)
+
+    fig = f.get("data")
+    if not failed("3 data", fig):
+        cases = {(c["mb"], c["path"]): c for c in fig["cases"]}
+
+        def cell(mb: int, path: str) -> str:
+            c = cases.get((mb, path), {})
+            if c.get("ok"):
+                return _num(c["mb_per_s"], " MB/s")
+            if c.get("skipped"):
+                return "not run (capped)"
+            error = c.get("error", "?").removeprefix("CaseError: ")[:80]
+            code = re.search(r"connection, (\d+) \(([^)]*)\)", c.get("browser_log", ""))
+            closed = f" (websocket closed: {code[1]} {code[2]})".replace(" )", ")") if code else ""
+            return f"FAILED: {error}{closed}"
+        for s in fig["sizes"]:
+            mb = s["mb"]
+            row("3 data", f"float64 {mb} MB, numpy kwarg echoed", cell(mb, "binary"), "base64 text in JSON",
+                cell(mb, "base64"), s["ratio_vs_base64"], ">= 10x base64",
+                s["met"] if s["ratio_vs_base64"] is not None else None)
+            row("3 data", f"float64 {mb} MB, numpy kwarg echoed", cell(mb, "binary"), "JSON list (tolist())",
+                cell(mb, "list"), s["ratio_vs_list"])
+            c = cases.get((mb, "binary"), {})
+            if c.get("ok") and c.get("view_to_worker_and_back_s"):
+                row("3 data", f"float64 {mb} MB, numpy kwarg: of which view to worker and back",
+                    _num(c["view_to_worker_and_back_s"] * 1000, " ms"), "whole round trip",
+                    _num(c["seconds"] * 1000, " ms"), c["view_to_worker_and_back_s"] / c["seconds"])
+
+    fig = f.get("startup")
+    if not failed("4 start-up", fig):
+        for phase in ("cold", "warm"):
+            row("4 start-up", f"page load to ready, 1 model, {phase}", _num(fig["models_1"][phase], " ms"),
+                "bare Pyodide page, same server", _num(fig["bare"][phase], " ms"), fig[f"ratio_1_vs_bare_{phase}"],
+                "<= 1.1x", fig[f"ratio_1_vs_bare_{phase}"] <= 1.1)
+            counts = [int(k.split("_")[1]) for k in fig if k.startswith("models_")]
+            for n in counts[1:]:
+                r = fig[f"models_{n}"][phase] / fig["models_1"][phase]
+                last = n == counts[-1]
+                row("4 start-up", f"page load to ready, {n} models, {phase}", _num(fig[f"models_{n}"][phase], " ms"),
+                    "1 model", _num(fig["models_1"][phase], " ms"), r, "<= 1.2x" if last else "",
+                    r <= 1.2 if last else None)
+
+    fig = f.get("server_cpu")
+    if not failed("5 server cost", fig):
+        row("5 server cost", "server CPU per run_python, in a row", _num(fig["run_python_sequential_ms"], " ms"),
+            "stock property round trip", _num(fig["stock_property_round_trip_ms"], " ms"),
+            fig["ratio_sequential_vs_stock"])
+        row("5 server cost", f"server CPU per run_python, in flight", _num(fig["run_python_in_flight_ms"], " ms"),
+            "stock property round trip", _num(fig["stock_property_round_trip_ms"], " ms"),
+            fig["ratio_in_flight_vs_stock"])
+        row("5 server cost", "server CPU per bare event round trip, in a row",
+            _num(fig["bare_event_sequential_ms"], " ms"), "stock property round trip",
+            _num(fig["stock_property_round_trip_ms"], " ms"),
+            (fig["bare_event_sequential_ms"] / fig["stock_property_round_trip_ms"])
+            if fig["stock_property_round_trip_ms"] else None)
+    fig = f.get("server_memory")
+    if not failed("5 server cost", fig):
+        row("5 server cost", f"server RSS per open session with a BokehLive ({fig['sessions']} sessions)",
+            _num(fig["live"]["kb_per_session"], " KB"), "stock page session", _num(fig["stock"]["kb_per_session"], " KB"),
+            fig["ratio"])
+
+    fig = f.get("bundle")
+    if not failed("6 bundle", fig):
+        ours, base = fig["bokeh_live.min.js"], fig["baseline"]
+        row("6 bundle", "bokeh_live.min.js, minified", _num(ours["min_kb"], " KB"), "bokeh.min.js + bokeh-widgets.min.js",
+            _num(base["min_kb"], " KB"), ours["min_kb"] / base["min_kb"])
+        row("6 bundle", "bokeh_live.min.js, gzipped", _num(ours["gzip_kb"], " KB"), "bokeh.min.js + bokeh-widgets.min.js",
+            _num(base["gzip_kb"], " KB"), fig["ratio_gzip"])
+
+    fig = f.get("issue7_vs_stock")
+    if not failed("7 vs stock Bokeh", fig):
+        stock_name = "stock property round trip, page without bokeh_live"
+        for when in ("first", "reconnected"):
+            label = "first connection" if when == "first" else "after a forced reconnect"
+            for k, name in (("p50_ms", "p50"), ("p95_ms", "p95")):
+                r = fig["ratio"][when][k]
+                row("7 vs stock Bokeh", f"run_python('1') {name}, {label}", _num(fig[f"live_{when}"][k], " ms"),
+                    stock_name, _num(fig[f"stock_{when}"][k], " ms"), r,
+                    "<= 0.15x" if k == "p50_ms" else "", r <= 0.15 if k == "p50_ms" else None)
+        for key, label in (("stock_in_live_page_first", "stock property round trip in a page with a BokehLive (TCP_NODELAY on)"),
+                           ("stock_in_live_page_reconnected", "the same, after a forced reconnect"),
+                           ("live_nodelay_off", "run_python('1'), BOKEH_LIVE_NODELAY=0 (Nagle on)"),
+                           ("stock_in_live_page_nodelay_off", "stock property round trip in a page with a BokehLive, BOKEH_LIVE_NODELAY=0")):
+            row("7 vs stock Bokeh", f"{label}, p50", _num(fig[key]["p50_ms"], " ms"), stock_name,
+                _num(fig["stock_first"]["p50_ms"], " ms"), fig[key]["p50_ms"] / fig["stock_first"]["p50_ms"])
+    return rows
+
+
+COLUMNS = (("figure", "Figure"), ("measure", "Measure"), ("value", "Value"), ("baseline", "Baseline"),
+           ("baseline_value", "Baseline value"), ("ratio", "Ratio"), ("target", "Target"), ("met", "Met"))
+
+
+def markdown_table(rows: list[Row]) -> str:
+    lines = ["| " + " | ".join(title for _, title in COLUMNS) + " |",
+             "|" + "|".join("---" for _ in COLUMNS) + "|"]
+    for r in rows:
+        lines.append("| " + " | ".join(str(r[k]).replace("|", "/") for k, _ in COLUMNS) + " |")
+    return "\n".join(lines)
+
+
+def plot(results: dict[str, Any], path: Path) -> Path | None:
+    """Latency distributions, data rates by size and start-up times; None without matplotlib."""
+    try:
+        import matplotlib
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+        import numpy as np
+    except ImportError:
+        return None
+    f, raw = results["figures"], results.get("raw_ms", {})
+    fig, axes = plt.subplots(1, 3, figsize=(17, 5))
+
+    ax = axes[0]
+    for key, label in (("round_trip_live", "run_python('1')"), ("round_trip_bare", "bare Bokeh event round trip"),
+                       ("issue7_live_reconnected", "run_python('1') after reconnect"),
+                       ("issue7_stock_first", "stock property round trip (no bokeh_live)"),
+                       ("issue7_live_nodelay_off", "run_python('1'), Nagle on")):
+        values = np.sort(raw.get(key, []))
+        if len(values):
+            ax.plot(values, np.arange(1, len(values) + 1) / len(values), label=label)
+    ax.set_xscale("log")
+    ax.set_xlabel("round trip (ms, log)")
+    ax.set_ylabel("fraction of calls")
+    ax.set_title("Round-trip latency (CDF)")
+    ax.grid(True, which="both", alpha=0.3)
+    ax.legend(fontsize=8)
+
+    ax = axes[1]
+    cases = f.get("data", {}).get("cases", [])
+    for path_name, label in (("binary", "numpy kwarg (binary)"), ("base64", "base64 text in JSON"),
+                             ("list", "JSON list")):
+        points = [(c["mb"], c["mb_per_s"]) for c in cases if c["path"] == path_name and c.get("ok")]
+        if points:
+            ax.plot(*zip(*points), marker="o", label=label)
+        failed = [c["mb"] for c in cases if c["path"] == path_name and not c.get("ok") and not c.get("skipped")]
+        if failed:
+            ax.scatter(failed, [1] * len(failed), marker="x", color="red")
+    if any(not c.get("ok") and not c.get("skipped") for c in cases):
+        ax.scatter([], [], marker="x", color="red", label="failed (drawn at 1 MB/s)")
+    ax.set_xscale("log")
+    ax.set_yscale("log")
+    ax.set_xlabel("array size (MB, log)")
+    ax.set_ylabel("MB/s (log)")
+    ax.set_title("Array echoed through run_python")
+    ax.grid(True, which="both", alpha=0.3)
+    ax.legend(fontsize=8)
+
+    ax = axes[2]
+    st = f.get("startup", {})
+    names = [k for k in ("bare", "models_1", "models_5", "models_10") if k in st]
+    if names:
+        x = np.arange(len(names))
+        for i, phase in enumerate(("cold", "warm")):
+            ax.bar(x + (i - 0.5) * 0.38, [st[n][phase] for n in names], 0.38, label=phase)
+        ax.set_xticks(x, ["bare Pyodide" if n == "bare" else n.replace("models_", "") + " model(s)" for n in names])
+    ax.set_ylabel("page load to ready (ms)")
+    ax.set_title("Start-up (median)")
+    ax.legend(fontsize=8)
+
+    date = results.get("meta", {}).get("date", "")
+    fig.suptitle(f"bokeh_live benchmarks {date}{' (quick)' if results.get('meta', {}).get('quick') else ''}")
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path

@@ -1,0 +1,626 @@
+"""The bokeh_live benchmark suite: real ``bokeh serve``, real headless Chromium, real Pyodide.
+
+    python -m benchmarks            # the full suite, several minutes
+    python -m benchmarks --quick    # small counts and 1 MB arrays, about a minute
+
+Every figure is measured together with its baseline in the same run, on this machine, and
+reported with the ratio and the target it is held against. The table goes to stdout; the
+figures to ``benchmarks/output/results.json`` and, when matplotlib is installed,
+``benchmarks/output/results.png``.
+
+Three ``bokeh serve`` processes of ``benchmarks/bench_app`` take part:
+
+- ``live``: pages with BokehLive models (TCP_NODELAY set by bokeh_live, as shipped);
+- ``stock``: pages without BokehLive; that process never imports bokeh_live, so it is a
+  stock Bokeh server (no extension bundle, Nagle's algorithm on);
+- ``nagle``: the live app with ``BOKEH_LIVE_NODELAY=0``, to show what Nagle costs.
+
+Timings of calls are taken in the server app around the awaited calls (see
+``bench_app/main.py``); the driver here starts them through the page and collects them.
+A case that fails is recorded with its error, and the suite goes on.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import gzip
+import itertools
+import json
+import os
+import platform
+import shutil
+import subprocess
+import sys
+import time
+import traceback
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any, Callable
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parent.parent
+for path in (ROOT, ROOT / "tests"):
+    if str(path) not in sys.path:
+        sys.path.insert(0, str(path))
+
+from harness import JS_VIEW, PYODIDE_TIMEOUT, BokehServe, chromium, wait_for  # noqa: E402
+
+HERE = Path(__file__).resolve().parent
+APP = HERE / "bench_app"
+OUTPUT = HERE / "output"
+MARKER = "<bokeh-live-bench-bare>"  # the same string as bench_app/main.py's MARKER
+DATA_PATHS = ("binary", "base64", "list")
+
+
+@dataclass
+class Settings:
+    quick: bool = False
+    calls: int = 500                 # sequential round trips per series
+    throughput_calls: int = 1000     # calls in flight at once
+    throughput_reps: int = 3
+    issue7_calls: int = 200          # round trips per series in the issue 7 comparison
+    sizes_mb: list[int] = field(default_factory=lambda: [1, 8, 64, 256])
+    list_max_mb: int = 64            # the JSON-list baseline stops here
+    data_timeout: float = 180.0
+    data_reps: int = 3               # repeats of each data case up to 8 MB (median reported)
+    startup_reps: int = 5            # cold and warm loads per page kind (median reported)
+    model_counts: list[int] = field(default_factory=lambda: [1, 5, 10])
+    sessions: int = 40               # open sessions for the memory figure
+
+    @classmethod
+    def make(cls, quick: bool, max_mb: float | None) -> Settings:
+        s = cls(quick=quick)
+        if quick:
+            s.calls, s.throughput_calls, s.throughput_reps, s.issue7_calls = 20, 200, 1, 20
+            s.sizes_mb, s.startup_reps, s.sessions, s.data_timeout = [1], 1, 5, 60.0
+            s.model_counts, s.data_reps = [1, 10], 1
+        if max_mb is not None:
+            s.sizes_mb = [mb for mb in s.sizes_mb if mb <= max_mb]
+        return s
+
+
+# --- the page side ---------------------------------------------------------------------------
+
+#: Installed before any page script runs: remembers the page's websockets so that a
+#: reconnect can be forced by closing one (BokehJS then reconnects by itself).
+JS_TRACK_SOCKETS = """
+(() => {
+  const Base = window.WebSocket
+  window.__bench_sockets = []
+  window.WebSocket = class extends Base {
+    constructor(...args) { super(...args); window.__bench_sockets.push(this) }
+  }
+})()
+"""
+
+JS_DOC = "const doc = () => (window.Bokeh && Bokeh.documents.length) ? Bokeh.documents[0] : null;\n"
+
+#: The bare Bokeh event round trip: `run_python` messages whose code is the marker are
+#: answered by the view at once (same events, same wire, same batching), never reaching
+#: the worker or Pyodide. The answer echoes the `i` keyword so that results can be checked.
+JS_BARE = JS_VIEW + """
+const view = live_view(arguments[0])
+if (view.__bench_on_server == null) {
+  const original = view.on_server.bind(view)
+  const queue = view.queue.bind(view)
+  const started = new Map()
+  window.__bench_worker_ms = []
+  view.__bench_on_server = original
+  view.on_server = (messages) => {
+    const rest = []
+    for (const m of messages) {
+      if (m.type == "run_python" && m.code == arguments[1]) {
+        const kwargs = m.kwargs instanceof Map ? Object.fromEntries(m.kwargs) : (m.kwargs ?? {})
+        queue({type: "run_python_result", request_id: m.request_id, result: kwargs.i ?? null})
+      } else {
+        if (m.type == "run_python") {
+          started.set(m.request_id, performance.now())
+        }
+        rest.push(m)
+      }
+    }
+    if (rest.length != 0) {
+      original(rest)
+    }
+  }
+  // The part of a real call spent between the view and the worker (worker, Pyodide and
+  // the hops there and back), for the report: what the bare round trip leaves out.
+  view.queue = (message) => {
+    const t0 = started.get(message.request_id)
+    if (t0 != null) {
+      started.delete(message.request_id)
+      window.__bench_worker_ms.push(performance.now() - t0)
+    }
+    queue(message)
+  }
+}
+return true
+"""
+
+
+class CaseError(Exception):
+    """A measurement that failed; recorded with its message, and the suite goes on."""
+
+
+class Page:
+    """One browser tab on one benchmark page, and the command channel to its server app."""
+
+    _ids = itertools.count(1)
+
+    def __init__(self, driver: Any, url: str, models: int = 0) -> None:
+        self.driver, self.url, self.models = driver, url, models
+
+    def open(self) -> Page:
+        self.driver.get(self.url)
+        self.wait_ready()
+        return self
+
+    def statuses(self) -> list[str] | None:
+        return self.driver.execute_script(JS_DOC + """
+            const d = doc(); if (d == null || d.get_model_by_name("bench_out") == null) return null;
+            const out = [];
+            for (let i = 0; i < arguments[0]; i++) {
+              const m = d.get_model_by_name("live" + i); if (m == null) return null; out.push(m.status)
+            }
+            return out""", self.models)
+
+    def wait_ready(self, timeout: float = PYODIDE_TIMEOUT) -> None:
+        def ready() -> bool:
+            statuses = self.statuses()
+            if statuses is None:
+                return False
+            if "error" in statuses:
+                raise CaseError(f"a BokehLive failed to start: {statuses}")
+            return all(s == "ready" for s in statuses)
+        wait_for(ready, timeout, 0.1, what=f"{self.url} to be ready")
+
+    def extension_loaded(self) -> bool:
+        return self.driver.execute_script(
+            "return document.querySelector('script[src*=\"/extensions/bokeh_live/\"]') != null")
+
+    def command(self, op: str, timeout: float = 300, **params: Any) -> dict[str, Any]:
+        cid = next(self._ids)
+        self.driver.execute_script(JS_DOC + "doc().get_model_by_name('bench_cmd').text = arguments[0]",
+                                   json.dumps({"id": cid, "op": op, **params}))
+
+        def reply() -> dict[str, Any] | None:
+            text = self.driver.execute_script(
+                JS_DOC + "const d = doc(); const m = d && d.get_model_by_name('bench_out'); return m ? m.text : null")
+            if text:
+                message = json.loads(text)
+                if message.get("id") == cid:
+                    return message
+            return None
+        message = wait_for(reply, timeout, 0.25, what=f"the result of {op}")
+        if not message["ok"]:
+            raise CaseError(message["error"])
+        return message["result"]
+
+    def install_bare(self, model: int = 0) -> None:
+        self.driver.execute_script(JS_BARE, f"live{model}", MARKER)
+
+    def force_reconnect(self) -> None:
+        """Close the page's websocket; BokehJS reconnects and rebuilds the document."""
+        count = self.driver.execute_script(JS_DOC + """
+            window.__bench_before = doc().get_model_by_name("bench_out")
+            window.__bench_sockets.at(-1).close()
+            return window.__bench_sockets.length""")
+        wait_for(lambda: self.driver.execute_script(JS_DOC + """
+            const s = window.__bench_sockets, d = doc();
+            return s.length > arguments[0] && s.at(-1).readyState == 1 && d != null
+              && d.get_model_by_name("bench_out") != null && d.get_model_by_name("bench_out") !== window.__bench_before
+            """, count), 30, 0.05, what="the websocket to reconnect and the document to be rebuilt")
+        self.wait_ready(60)
+        time.sleep(0.5)
+
+
+def new_browser(profile: str | None = None) -> Any:
+    driver = chromium(profile)
+    driver.set_script_timeout(300)
+    driver.execute_cdp_cmd("Page.addScriptToEvaluateOnNewDocument", {"source": JS_TRACK_SOCKETS})
+    return driver
+
+
+# --- statistics ---------------------------------------------------------------------------------
+
+def percentiles(seconds: list[float]) -> dict[str, float]:
+    ms = np.asarray(seconds) * 1000
+    return {"n": len(ms), "p50_ms": float(np.percentile(ms, 50)), "p95_ms": float(np.percentile(ms, 95)),
+            "p99_ms": float(np.percentile(ms, 99)), "mean_ms": float(ms.mean()), "max_ms": float(ms.max())}
+
+
+def ratio(a: float | None, b: float | None) -> float | None:
+    return None if a is None or not b else a / b
+
+
+def guarded(results: dict[str, Any], name: str, fn: Callable[[], dict[str, Any]]) -> None:
+    """Run one figure's section; a failure is recorded under the figure, never raised."""
+    start = time.monotonic()
+    print(f"[bench] {name} ...", flush=True)
+    try:
+        results[name] = fn()
+    except Exception as e:  # noqa: BLE001 - the suite goes on
+        results[name] = {"error": f"{type(e).__name__}: {e}", "traceback": traceback.format_exc(limit=8)}
+        print(f"[bench] {name} FAILED: {e}", flush=True)
+    results[name]["section_seconds"] = round(time.monotonic() - start, 1)
+
+
+# --- the suite ---------------------------------------------------------------------------------
+
+class Suite:
+    def __init__(self, settings: Settings) -> None:
+        self.s = settings
+        self.servers: dict[str, BokehServe] = {}
+        self.driver: Any = None
+        self.raw: dict[str, Any] = {}  # latency samples for the plot
+
+    # servers and pages
+
+    def server(self, name: str) -> BokehServe:
+        if name not in self.servers:
+            env = {"BOKEH_LIVE_NODELAY": "0"} if name == "nagle" else {"BOKEH_LIVE_NODELAY": "1"}
+            self.servers[name] = BokehServe(APP, env=env)
+        return self.servers[name]
+
+    def url(self, server: str, **query: Any) -> str:
+        q = "&".join(f"{k}={v}" for k, v in query.items())
+        return self.server(server).url(f"/bench_app?{q}")
+
+    def page(self, server: str, models: int = 1, **query: Any) -> Page:
+        if self.driver is None:
+            self.driver = new_browser()
+        kind = {"kind": "stock"} if models == 0 else {"models": models}
+        return Page(self.driver, self.url(server, **kind, **query), models).open()
+
+    def close(self) -> None:
+        if self.driver is not None:
+            self.driver.quit()
+            self.driver = None
+        for server in self.servers.values():
+            server.stop()
+
+    # 1 and 5a: sequential round trips against the bare event round trip
+
+    def round_trip(self) -> dict[str, Any]:
+        page = self.page("live")
+        page.install_bare()
+        # Interleaved blocks, so that a busy moment of this shared machine hits both series.
+        blocks = max(1, min(5, self.s.calls // 100))
+        per_block = self.s.calls // blocks
+        page.command("live_latency", n=20, warmup=0)
+        page.command("live_latency", n=20, warmup=0, marker=True)
+        self.driver.execute_script("window.__bench_worker_ms = []")
+        runs: dict[str, list[dict[str, Any]]] = {"live": [], "bare": []}
+        for _ in range(blocks):
+            runs["live"].append(page.command("live_latency", n=per_block))
+            runs["bare"].append(page.command("live_latency", n=per_block, marker=True))
+        self.page_live = page
+        out: dict[str, Any] = {}
+        worker_ms = self.driver.execute_script("return window.__bench_worker_ms.splice(0)")
+        for name, rs in runs.items():
+            lat = [x for r in rs for x in r["latencies"]]
+            self.raw[f"round_trip_{name}"] = lat
+            out[name] = {**percentiles(lat), "wrong_results": sum(r["wrong"] for r in rs),
+                         "server_cpu_ms_per_call": 1000 * sum(r["cpu_s"] for r in rs) / len(lat)}
+        out["ratio"] = {k: ratio(out["live"][k], out["bare"][k]) for k in ("p50_ms", "p95_ms", "p99_ms")}
+        if worker_ms:
+            out["live"]["page_to_worker_and_back"] = percentiles([ms / 1000 for ms in worker_ms])
+        out["target"] = "live p50 <= 1.25 x bare p50"
+        out["met"] = out["ratio"]["p50_ms"] <= 1.25
+        return out
+
+    # 2: calls in flight at once
+
+    def throughput(self) -> dict[str, Any]:
+        page = self.page_live
+        n = self.s.throughput_calls
+        page.command("live_throughput", n=min(n, 200))  # first-use costs (JIT, memory growth) out
+        page.command("live_throughput", n=min(n, 200), marker=True)
+        runs: dict[str, list[dict[str, Any]]] = {"live": [], "bare": []}
+        for _ in range(self.s.throughput_reps):
+            runs["live"].append(page.command("live_throughput", n=n))
+            runs["bare"].append(page.command("live_throughput", n=n, marker=True))
+        out: dict[str, Any] = {"calls_in_flight": n, "reps": self.s.throughput_reps}
+        for name, rs in runs.items():
+            rates = [r["n"] / r["wall_s"] for r in rs]
+            out[name] = {"calls_per_s": float(np.median(rates)), "calls_per_s_each": rates,
+                         "lost": sum(r["lost"] for r in rs), "mismatched": sum(r["mismatched"] for r in rs),
+                         "errors": [e for r in rs for e in r["errors"]][:5],
+                         "server_cpu_ms_per_call": 1000 * sum(r["cpu_s"] for r in rs) / (n * len(rs))}
+        out["ratio"] = ratio(out["live"]["calls_per_s"], out["bare"]["calls_per_s"])
+        out["target"] = ">= 2000 calls/s, 0 lost, 0 mismatched"
+        out["met"] = out["live"]["calls_per_s"] >= 2000 and out["live"]["lost"] == out["live"]["mismatched"] == 0
+        return out
+
+    # 3: arrays both ways
+
+    def data(self) -> dict[str, Any]:
+        limit = 512 * 2**20  # the model's own cap out of the way: the case meets the wire's
+        page: Page | None = None
+        cases = []
+        for mb in self.s.sizes_mb:
+            for path in DATA_PATHS:
+                if path == "list" and mb > self.s.list_max_mb:
+                    cases.append({"mb": mb, "path": path, "ok": False, "skipped": True,
+                                  "error": f"not run: the JSON-list baseline is capped at {self.s.list_max_mb} MB"})
+                    continue
+                case: dict[str, Any] = {"mb": mb, "path": path}
+                print(f"[bench]   data {mb} MB {path}", flush=True)
+                try:
+                    if page is None:
+                        page = self.page("live", max_message_size=limit)
+                        page.install_bare()  # only for its timing of the browser's share
+                        for warm in DATA_PATHS:  # first-use costs (JIT, wasm memory growth) out
+                            page.command("data", mb=1, path=warm)
+                    browser_log(self.driver)  # drop older entries
+                    self.driver.execute_script("window.__bench_worker_ms = []")
+                    reps = self.s.data_reps if mb <= 8 else 1
+                    seconds = [page.command("data", timeout=self.s.data_timeout + 60, mb=mb, path=path,
+                                            timeout_s=self.s.data_timeout)["seconds"] for _ in range(reps)]
+                    best = float(np.median(seconds))
+                    in_browser = self.driver.execute_script("return window.__bench_worker_ms.splice(0)")
+                    case.update(ok=True, seconds=best, seconds_each=seconds, mb_per_s=mb / best,
+                                view_to_worker_and_back_s=float(np.median(in_browser)) / 1000 if in_browser else None)
+                except Exception as e:  # noqa: BLE001 - recorded; the next case gets a fresh page
+                    closed = [m for m in browser_log(self.driver) if "Lost websocket" in m or "1009" in m]
+                    case.update(ok=False, error=f"{type(e).__name__}: {e}"[:500])
+                    if closed:
+                        case["browser_log"] = closed[-1][:300]
+                    page = None
+                cases.append(case)
+            if page is not None:
+                try:
+                    page.command("drop_arrays")
+                except Exception:  # noqa: BLE001
+                    page = None
+        by = {(c["mb"], c["path"]): c for c in cases}
+        sizes = []
+        for mb in self.s.sizes_mb:
+            b, b64, lst = (by.get((mb, p), {}) for p in DATA_PATHS)
+            sizes.append({"mb": mb, "binary_mb_per_s": b.get("mb_per_s"), "base64_mb_per_s": b64.get("mb_per_s"),
+                          "list_mb_per_s": lst.get("mb_per_s"),
+                          "ratio_vs_base64": ratio(b.get("mb_per_s"), b64.get("mb_per_s")),
+                          "ratio_vs_list": ratio(b.get("mb_per_s"), lst.get("mb_per_s")),
+                          "met": (ratio(b.get("mb_per_s"), b64.get("mb_per_s")) or 0) >= 10})
+        return {"cases": cases, "sizes": sizes, "unit": "MB = 10**6 bytes; MB/s = array size / round-trip time",
+                "list_capped_at_mb": self.s.list_max_mb, "target": "binary >= 10 x base64 MB/s",
+                "met": all(s["met"] for s in sizes)}
+
+    # issue 7: run_python against a stock Bokeh property round trip
+
+    def issue7(self) -> dict[str, Any]:
+        n = self.s.issue7_calls
+        out: dict[str, Any] = {"calls": n}
+
+        def series(page: Page, op: str, key: str) -> dict[str, Any]:
+            r = page.command(op, n=n, warmup=5)
+            self.raw[f"issue7_{key}"] = r["latencies"]
+            return {**percentiles(r["latencies"]), "server_cpu_ms_per_call": 1000 * r["cpu_s"] / n}
+
+        live = self.page_live
+        out["live_first"] = series(live, "live_latency", "live_first")
+        out["stock_in_live_page_first"] = series(live, "stock_latency", "stock_in_live_page_first")
+        live.force_reconnect()
+        out["live_reconnected"] = series(live, "live_latency", "live_reconnected")
+        out["stock_in_live_page_reconnected"] = series(live, "stock_latency", "stock_in_live_page_reconnected")
+
+        stock = self.page("stock", models=0)
+        out["stock_page_has_extension"] = stock.extension_loaded()
+        out["stock_first"] = series(stock, "stock_latency", "stock_first")
+        stock.force_reconnect()
+        out["stock_reconnected"] = series(stock, "stock_latency", "stock_reconnected")
+
+        nagle = self.page("nagle")
+        out["live_nodelay_off"] = series(nagle, "live_latency", "live_nodelay_off")
+        out["stock_in_live_page_nodelay_off"] = series(nagle, "stock_latency", "stock_in_live_page_nodelay_off")
+        self.driver.get("about:blank")
+
+        out["ratio"] = {
+            "first": {k: ratio(out["live_first"][k], out["stock_first"][k]) for k in ("p50_ms", "p95_ms")},
+            "reconnected": {k: ratio(out["live_reconnected"][k], out["stock_reconnected"][k])
+                            for k in ("p50_ms", "p95_ms")},
+        }
+        out["target"] = "live p50 <= 0.15 x stock p50 (page without bokeh_live), first connection and after reconnect"
+        out["met"] = out["ratio"]["first"]["p50_ms"] <= 0.15 and out["ratio"]["reconnected"]["p50_ms"] <= 0.15
+        return out
+
+    # 5b: server memory per open session
+
+    def memory(self) -> dict[str, Any]:
+        from bokeh.client import pull_session
+
+        import bokeh_live  # noqa: F401 - a client must know the model classes it pulls
+
+        out: dict[str, Any] = {"sessions": self.s.sessions}
+        # Fresh processes: one that held the data cases' arrays keeps that memory mapped, and
+        # new sessions would fit in it without moving RSS.
+        for name, server, args in (("live", "memory_live", {"models": "1"}),
+                                   ("stock", "memory_stock", {"kind": "stock"})):
+            pid = self.server(server).proc.pid
+            url = self.server(server).url("/bench_app")
+            # One session first, so that imports and first-use caches are not counted.
+            warm = pull_session(url=url, arguments=args)
+            time.sleep(0.5)
+            before = rss_bytes(pid)
+            sessions = [pull_session(url=url, arguments=args) for _ in range(self.s.sessions)]
+            time.sleep(1.0)
+            after = rss_bytes(pid)
+            for session in [warm, *sessions]:
+                session.close()
+            out[name] = {"rss_before_mb": before / 2**20, "rss_after_mb": after / 2**20,
+                         "kb_per_session": (after - before) / 1024 / self.s.sessions}
+            self.servers.pop(server).stop()
+        out["ratio"] = ratio(out["live"]["kb_per_session"], out["stock"]["kb_per_session"])
+        return out
+
+    # 4: page load to ready
+
+    def startup(self) -> dict[str, Any]:
+        if self.driver is not None:  # a quiet machine: no other tab runs Pyodide meanwhile
+            self.driver.quit()
+            self.driver = None
+        # The live server serves the Pyodide files only once it has served a BokehLive page
+        # (Bokeh learns extension folders while bundling a page): make sure it has.
+        server = self.server("live")
+        server.get("/bench_app?models=1")
+        kinds: list[tuple[str, str, int]] = [("bare", server.url("/bench_app/static/bare_pyodide.html"), 0)]
+        kinds += [(f"models_{n}", self.url("live", models=n), n) for n in self.s.model_counts]
+        samples: dict[str, dict[str, list[float]]] = {k: {"cold": [], "warm": []} for k, _, _ in kinds}
+        for rep in range(self.s.startup_reps):
+            for name, url, models in kinds:
+                driver = new_browser()
+                try:
+                    for phase in ("cold", "warm"):
+                        samples[name][phase].append(page_load_to_ready(driver, url, models))
+                finally:
+                    driver.quit()
+                print(f"[bench]   start-up {name} rep {rep + 1}: cold {samples[name]['cold'][-1]:.0f} ms, "
+                      f"warm {samples[name]['warm'][-1]:.0f} ms", flush=True)
+        out: dict[str, Any] = {"reps": self.s.startup_reps, "mode": "app", "samples_ms": samples}
+        for name in samples:
+            out[name] = {phase: float(np.median(v)) for phase, v in samples[name].items()}
+        for phase in ("cold", "warm"):
+            out[f"ratio_1_vs_bare_{phase}"] = ratio(out["models_1"][phase], out["bare"][phase])
+            out[f"ratio_10_vs_1_{phase}"] = ratio(out[f"models_{self.s.model_counts[-1]}"][phase],
+                                                  out["models_1"][phase])
+        out["target"] = "1 model <= 1.1 x bare Pyodide; 10 models <= 1.2 x 1 model"
+        out["met"] = all(out[f"ratio_1_vs_bare_{p}"] <= 1.1 and out[f"ratio_10_vs_1_{p}"] <= 1.2
+                         for p in ("cold", "warm"))
+        return out
+
+    # 6: bundle size
+
+    def bundle(self) -> dict[str, Any]:
+        import bokeh
+
+        ours = ROOT / "bokeh_live" / "dist" / "bokeh_live.min.js"
+        bokeh_js = Path(bokeh.__file__).parent / "server" / "static" / "js"
+        out = {"bokeh_live.min.js": sizes_of(ours)}
+        base = [sizes_of(bokeh_js / f) for f in ("bokeh.min.js", "bokeh-widgets.min.js")]
+        out["baseline"] = {"files": "bokeh.min.js + bokeh-widgets.min.js (what every Bokeh server page loads)",
+                           "min_kb": sum(b["min_kb"] for b in base), "gzip_kb": sum(b["gzip_kb"] for b in base)}
+        out["ratio_gzip"] = ratio(out["bokeh_live.min.js"]["gzip_kb"], out["baseline"]["gzip_kb"])
+        pyodide = ROOT / "bokeh_live" / "dist" / "pyodide"
+        out["pyodide_files_mb"] = sum(f.stat().st_size for f in pyodide.iterdir()) / 1e6 if pyodide.exists() else None
+        return out
+
+    def run(self) -> dict[str, Any]:
+        results: dict[str, Any] = {}
+        t0 = time.monotonic()
+        self.load_at_start = os.getloadavg()
+        try:
+            guarded(results, "bundle", self.bundle)
+            guarded(results, "round_trip", self.round_trip)
+            guarded(results, "throughput", self.throughput)
+            guarded(results, "issue7_vs_stock", self.issue7)
+            guarded(results, "data", self.data)
+            guarded(results, "server_memory", self.memory)
+            guarded(results, "startup", self.startup)
+        finally:
+            self.close()
+        results["server_cpu"] = server_cpu(results)
+        return {"meta": machine(self.s, time.monotonic() - t0, self.load_at_start), "figures": results, "raw_ms": {
+            k: [round(x * 1000, 3) for x in v] for k, v in self.raw.items()}}
+
+
+def page_load_to_ready(driver: Any, url: str, models: int) -> float:
+    """Milliseconds from navigation start to Pyodide ready (every model's status "ready")."""
+    driver.get(url)
+    ready = wait_for(lambda: driver.execute_script("return window.__bench_error || window.__bench_ready"),
+                     PYODIDE_TIMEOUT, 0.1, what=f"{url} to be ready")
+    if isinstance(ready, str):
+        raise CaseError(ready)
+    if models:
+        statuses = Page(driver, url, models).statuses()
+        if statuses is None or any(s != "ready" for s in statuses):
+            raise CaseError(f"not every model is ready: {statuses}")
+    return float(ready)
+
+
+def browser_log(driver: Any) -> list[str]:
+    """The page's console messages since the last call (BokehJS logs websocket closes there)."""
+    try:
+        return [entry.get("message", "") for entry in driver.get_log("browser")]
+    except Exception:  # noqa: BLE001 - diagnostics only
+        return []
+
+
+def sizes_of(path: Path) -> dict[str, float]:
+    data = path.read_bytes()
+    return {"min_kb": len(data) / 1024, "gzip_kb": len(gzip.compress(data, 9)) / 1024}
+
+
+def rss_bytes(pid: int) -> int:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) * 1024
+    raise RuntimeError("no VmRSS")
+
+
+def server_cpu(results: dict[str, Any]) -> dict[str, Any]:
+    """Server process CPU per call, from the series above (time.process_time in the app)."""
+    rt, tp, i7 = (results.get(k, {}) for k in ("round_trip", "throughput", "issue7_vs_stock"))
+    try:
+        out = {
+            "run_python_sequential_ms": rt["live"]["server_cpu_ms_per_call"],
+            "bare_event_sequential_ms": rt["bare"]["server_cpu_ms_per_call"],
+            "run_python_in_flight_ms": tp["live"]["server_cpu_ms_per_call"],
+            "bare_event_in_flight_ms": tp["bare"]["server_cpu_ms_per_call"],
+            "stock_property_round_trip_ms": i7["stock_first"]["server_cpu_ms_per_call"],
+        }
+    except (KeyError, TypeError) as e:
+        return {"error": f"a series it is drawn from failed ({e!r})"}
+    out["ratio_sequential_vs_stock"] = ratio(out["run_python_sequential_ms"], out["stock_property_round_trip_ms"])
+    out["ratio_in_flight_vs_stock"] = ratio(out["run_python_in_flight_ms"], out["stock_property_round_trip_ms"])
+    return out
+
+
+def machine(s: Settings, seconds: float, load_at_start: tuple[float, ...]) -> dict[str, Any]:
+    def run(*cmd: str) -> str:
+        try:
+            return subprocess.run(cmd, capture_output=True, text=True, timeout=10).stdout.strip()
+        except (OSError, subprocess.SubprocessError):
+            return ""
+    cpu = next((line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
+                if line.startswith("model name")), platform.processor())
+    import bokeh
+    return {
+        "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+        "quick": s.quick, "settings": asdict(s), "seconds": round(seconds, 1),
+        "nproc": os.cpu_count(), "cpu": cpu, "memory": run("free", "-h").splitlines()[1:2],
+        "load_average_at_start": load_at_start, "load_average_at_end": os.getloadavg(), "chromium": run(shutil.which("chromium") or "chromium", "--version"),
+        "python": platform.python_version(), "bokeh": bokeh.__version__,
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--quick", action="store_true", help="small counts and 1 MB arrays (about a minute)")
+    parser.add_argument("--max-mb", type=float, default=None, help="largest array size for the data figure, in MB")
+    parser.add_argument("--output", type=Path, default=OUTPUT, help="folder for results.json and results.png")
+    args = parser.parse_args(argv)
+
+    from benchmarks.report import plot, table  # noqa: PLC0415 - after sys.path is set
+
+    settings = Settings.make(args.quick, args.max_mb)
+    results = Suite(settings).run()
+    args.output.mkdir(parents=True, exist_ok=True)
+    results["table"] = table(results)
+    (args.output / "results.json").write_text(json.dumps(results, indent=1, default=str))
+    print()
+    print(render_table(results["table"]))
+    print(f"\n[bench] {args.output / 'results.json'}")
+    png = plot(results, args.output / "results.png")
+    print(f"[bench] {png}" if png else "[bench] no plot (matplotlib is not installed)")
+    return 0
+
+
+def render_table(rows: list[dict[str, Any]]) -> str:
+    from benchmarks.report import markdown_table  # noqa: PLC0415
+    return markdown_table(rows)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,83 @@
+"""The benchmark suite runs end to end (quick mode) and writes every figure.
+
+Timings are never asserted here: this machine's numbers are the suite's output, not a
+test. What is asserted is that the suite completes, that its JSON is well formed with
+every figure present, and that no call was lost or answered with another call's result.
+"""
+from __future__ import annotations
+
+import importlib.util
+import json
+import math
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+pytestmark = pytest.mark.browser
+
+ROOT = Path(__file__).resolve().parent.parent
+FIGURES = ("bundle", "round_trip", "throughput", "issue7_vs_stock", "data", "server_memory", "startup", "server_cpu")
+
+
+@pytest.fixture(scope="module")
+def results(tmp_path_factory):
+    out = tmp_path_factory.mktemp("bench")
+    run = subprocess.run([sys.executable, "-m", "benchmarks", "--quick", "--output", str(out)], cwd=ROOT,
+                         capture_output=True, text=True, timeout=600)
+    assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
+    return out, json.loads((out / "results.json").read_text())
+
+
+def test_every_figure_is_present_and_none_failed(results):
+    _, r = results
+    figures = r["figures"]
+    for name in FIGURES:
+        assert name in figures, name
+        assert "error" not in figures[name], (name, figures[name].get("error"), figures[name].get("traceback"))
+    assert r["meta"]["quick"] is True and r["meta"]["nproc"] >= 1
+
+
+def test_no_call_lost_or_mismatched(results):
+    _, r = results
+    f = r["figures"]
+    for series in ("live", "bare"):
+        assert f["throughput"][series]["lost"] == 0, f["throughput"][series]["errors"]
+        assert f["throughput"][series]["mismatched"] == 0
+        assert f["round_trip"][series]["wrong_results"] == 0
+
+
+def test_figures_hold_numbers_with_baselines_and_ratios(results):
+    _, r = results
+    f = r["figures"]
+
+    def number(x):
+        return isinstance(x, (int, float)) and math.isfinite(x) and x >= 0
+
+    for series in ("live", "bare"):
+        assert all(number(f["round_trip"][series][k]) for k in ("p50_ms", "p95_ms", "p99_ms"))
+        assert number(f["throughput"][series]["calls_per_s"])
+    assert number(f["round_trip"]["ratio"]["p50_ms"]) and number(f["throughput"]["ratio"])
+    cases = {(c["mb"], c["path"]): c for c in f["data"]["cases"]}
+    for path in ("binary", "base64", "list"):
+        assert cases[(1, path)]["ok"], cases[(1, path)]
+        assert number(cases[(1, path)]["mb_per_s"])
+    for kind in ("bare", "models_1", "models_10"):
+        assert number(f["startup"][kind]["cold"]) and number(f["startup"][kind]["warm"])
+    for when in ("first", "reconnected"):
+        assert number(f["issue7_vs_stock"]["ratio"][when]["p50_ms"])
+    assert f["issue7_vs_stock"]["stock_page_has_extension"] is False
+    assert number(f["server_cpu"]["run_python_sequential_ms"])
+    # An RSS delta over a few sessions can come out negative (the allocator returns memory).
+    assert math.isfinite(f["server_memory"]["live"]["kb_per_session"])
+    assert f["bundle"]["bokeh_live.min.js"]["gzip_kb"] > 0
+
+
+def test_table_covers_every_figure_and_plot_is_written(results):
+    out, r = results
+    figures = {row["figure"].split()[0] for row in r["table"]}
+    assert figures == {"1", "2", "3", "4", "5", "6", "7"}
+    assert not [row for row in r["table"] if row["measure"] == "FAILED"]
+    if importlib.util.find_spec("matplotlib") is not None:
+        assert (out / "results.png").stat().st_size > 0

@@ -1,0 +1,143 @@
+"""Every example in examples/ runs as its docstring says and does its job, in real Chromium:
+the server apps under a real ``bokeh serve``, the standalone one as a saved page."""
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from harness import JS_VIEW, OUTPUT, PYODIDE_TIMEOUT, BokehServe, wait_for
+from test_standalone import StaticServer, model_prop, pyodide_cdn, wait_live  # noqa: F401 - fixture
+
+pytestmark = pytest.mark.browser
+
+EXAMPLES = Path(__file__).parent.parent / "examples"
+SERVER_APPS = ["hello", "offload", "streaming", "sandbox", "messaging"]
+
+
+@pytest.fixture(scope="module")
+def served():
+    server = BokehServe(*(EXAMPLES / f"{name}.py" for name in SERVER_APPS))
+    yield server
+    server.stop()
+
+
+def open_app(page, served, name):
+    page.get(served.url(name))
+    result = wait_live(page)
+    assert result["status"] == "ready", f"{result}\n{served.output()}"
+    return result
+
+
+def click(page, name):
+    page.execute_script(JS_VIEW + "live_view(arguments[0]).button_el.click()", name)
+
+
+def set_prop(page, name, prop, value):
+    page.execute_script("Bokeh.documents[0].get_model_by_name(arguments[0])[arguments[1]] = arguments[2]",
+                        name, prop, value)
+
+
+def screenshot(page, name):
+    OUTPUT.mkdir(exist_ok=True)
+    page.save_screenshot(str(OUTPUT / f"example-{name}.png"))
+
+
+def test_hello(page, served):
+    result = open_app(page, served, "hello")
+    assert "6 * 7 = 42" in result["stdout"]
+    text = wait_for(lambda: "received" in (model_prop(page, "seen", "text") or "")
+                    and model_prop(page, "seen", "text"), 30, what="the server's echo")
+    assert "6 * 7 = 42" in text
+    screenshot(page, "hello")
+
+
+def test_offload_computes_the_image_in_the_browser(page, served):
+    open_app(page, served, "offload")
+    info = wait_for(lambda: "round trip" in (model_prop(page, "info", "text") or "")
+                    and model_prop(page, "info", "text"), 120, what="the first image")
+    assert "300&times;240" in info
+    shape, inside, outside = page.execute_script("""
+        const data = Bokeh.documents[0].get_model_by_name("image").data;
+        const image = (data instanceof Map ? data.get("image") : data.image)[0];
+        // c = 0 (column 220, row 120) is in the set: it reaches the iteration limit; c = -2.2 escapes at once.
+        return [image.shape, image[120 * 300 + 220], image[120 * 300]];""")
+    assert shape == [240, 300] and inside == 80 and outside < 5
+    screenshot(page, "offload")
+
+
+def test_streaming_browser_analyses_what_the_server_pushes(page, served):
+    open_app(page, served, "streaming")
+    wait_for(lambda: "analysed" in (model_prop(page, "counter", "text") or "")
+             and int(model_prop(page, "counter", "text").split()[3]) >= 10, 60, what="ten analysed readings")
+    stats = model_prop(page, "stats", "data")
+    raw = model_prop(page, "raw", "data")
+    assert len(stats["t"]) >= 10 and set(stats["t"]) <= set(raw["t"])
+    assert all(low <= mean <= high for low, mean, high in zip(stats["low"], stats["mean"], stats["high"]))
+    screenshot(page, "streaming")
+
+
+def test_sandbox_runs_code_in_the_browser_and_reports_errors(page, served):
+    open_app(page, served, "sandbox")
+    click(page, "run")
+    wait_for(lambda: "[2, 3, 5, 7, 11" in (model_prop(page, "result", "text") or ""), 30, what="primes")
+    set_prop(page, "source", "value", "import sys\nsys.platform")
+    click(page, "run")
+    wait_for(lambda: "emscripten" in (model_prop(page, "result", "text") or ""), 30, what="the browser's platform")
+    set_prop(page, "source", "value", "def parse(text):\n    return int(text)\n\nparse('forty-two')")
+    click(page, "run")
+    text = wait_for(lambda: "Error" in (model_prop(page, "result", "text") or "")
+                    and model_prop(page, "result", "text"), 30, what="the error")
+    assert "ValueError" in text and "invalid literal" in text and "line 4" in text
+    screenshot(page, "sandbox")
+
+
+def test_messaging_send_output_and_run_python(page, served):
+    open_app(page, served, "messaging")
+    for _ in range(3):
+        click(page, "send")
+    wait_for(lambda: "holds 3 documents" in (model_prop(page, "status", "text") or ""), 30, what="three documents")
+    bars = model_prop(page, "bars", "data")
+    assert bars["words"] and sum(bars["counts"]) >= 15
+    set_prop(page, "query", "value", bars["words"][0])
+    click(page, "search")
+    found = wait_for(lambda: "documents</b>" in (model_prop(page, "found", "text") or "")
+                     and model_prop(page, "found", "text"), 30, what="search results")
+    assert not found.startswith("<b>0 ") and bars["words"][0] in found.lower()
+    screenshot(page, "messaging")
+
+
+def run_example(*args, env=None):
+    return subprocess.run([sys.executable, str(EXAMPLES / "standalone_plot.py"), *args], capture_output=True,
+                          text=True, check=True, timeout=120, env={**os.environ, **(env or {})})
+
+
+def check_lorenz(page):
+    result = wait_live(page)
+    assert result["status"] == "ready", result
+    assert result["stdout"] == "computed 5000 points in the browser\n"
+    data = model_prop(page, "trajectory", "data")
+    assert len(data["x"]) == 5000 and max(data["z"]) > 40  # the attractor's upper lobe
+    assert "5000 steps" in model_prop(page, "title", "text")
+
+
+def test_standalone_plot_page(page, tmp_path, pyodide_cdn):  # noqa: F811 - the fixture
+    out = tmp_path / "standalone_plot.html"
+    run_example(str(out), env={"BOKEH_LIVE_PYODIDE_URL": pyodide_cdn})
+    page.get(out.as_uri())
+    check_lorenz(page)
+    screenshot(page, "standalone")
+
+
+def test_standalone_plot_offline_folder(page, tmp_path):
+    proc = run_example("--offline", str(tmp_path / "site"))
+    assert "python -m http.server" in proc.stdout
+    server = StaticServer(tmp_path / "site")
+    try:
+        page.get(server.url("index.html"))
+        check_lorenz(page)
+    finally:
+        server.stop()
