@@ -116,7 +116,7 @@ def table(results: dict[str, Any]) -> list[Row]:
         row("5 server cost", "server CPU per run_python, in a row", _num(fig["run_python_sequential_ms"], " ms"),
             "stock property round trip", _num(fig["stock_property_round_trip_ms"], " ms"),
             fig["ratio_sequential_vs_stock"])
-        row("5 server cost", f"server CPU per run_python, in flight", _num(fig["run_python_in_flight_ms"], " ms"),
+        row("5 server cost", "server CPU per run_python, in flight", _num(fig["run_python_in_flight_ms"], " ms"),
             "stock property round trip", _num(fig["stock_property_round_trip_ms"], " ms"),
             fig["ratio_in_flight_vs_stock"])
         row("5 server cost", "server CPU per bare event round trip, in a row",
@@ -202,7 +202,7 @@ def plot(results: dict[str, Any], path: Path) -> Path | None:
                              ("list", "JSON list")):
         points = [(c["mb"], c["mb_per_s"]) for c in cases if c["path"] == path_name and c.get("ok")]
         if points:
-            ax.plot(*zip(*points), marker="o", label=label)
+            ax.plot(*zip(*points, strict=True), marker="o", label=label)
         failed = [c["mb"] for c in cases if c["path"] == path_name and not c.get("ok") and not c.get("skipped")]
         if failed:
             ax.scatter(failed, [1] * len(failed), marker="x", color="red")

@@ -34,9 +34,10 @@ import subprocess
 import sys
 import time
 import traceback
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 
@@ -241,7 +242,7 @@ def guarded(results: dict[str, Any], name: str, fn: Callable[[], dict[str, Any]]
     print(f"[bench] {name} ...", flush=True)
     try:
         results[name] = fn()
-    except Exception as e:  # noqa: BLE001 - the suite goes on
+    except Exception as e:
         results[name] = {"error": f"{type(e).__name__}: {e}", "traceback": traceback.format_exc(limit=8)}
         print(f"[bench] {name} FAILED: {e}", flush=True)
     results[name]["section_seconds"] = round(time.monotonic() - start, 1)
@@ -363,7 +364,7 @@ class Suite:
                     in_browser = self.driver.execute_script("return window.__bench_worker_ms.splice(0)")
                     case.update(ok=True, seconds=best, seconds_each=seconds, mb_per_s=mb / best,
                                 view_to_worker_and_back_s=float(np.median(in_browser)) / 1000 if in_browser else None)
-                except Exception as e:  # noqa: BLE001 - recorded; the next case gets a fresh page
+                except Exception as e:
                     closed = [m for m in browser_log(self.driver) if "Lost websocket" in m or "1009" in m]
                     case.update(ok=False, error=f"{type(e).__name__}: {e}"[:500])
                     if closed:
@@ -373,7 +374,7 @@ class Suite:
             if page is not None:
                 try:
                     page.command("drop_arrays")
-                except Exception:  # noqa: BLE001
+                except Exception:
                     page = None
         by = {(c["mb"], c["path"]): c for c in cases}
         sizes = []
@@ -543,7 +544,7 @@ def browser_log(driver: Any) -> list[str]:
     """The page's console messages since the last call (BokehJS logs websocket closes there)."""
     try:
         return [entry.get("message", "") for entry in driver.get_log("browser")]
-    except Exception:  # noqa: BLE001 - diagnostics only
+    except Exception:
         return []
 
 
@@ -602,7 +603,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--output", type=Path, default=OUTPUT, help="folder for results.json and results.png")
     args = parser.parse_args(argv)
 
-    from benchmarks.report import plot, table  # noqa: PLC0415 - after sys.path is set
+    from benchmarks.report import plot, table
 
     settings = Settings.make(args.quick, args.max_mb)
     results = Suite(settings).run()
@@ -618,7 +619,7 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def render_table(rows: list[dict[str, Any]]) -> str:
-    from benchmarks.report import markdown_table  # noqa: PLC0415
+    from benchmarks.report import markdown_table
     return markdown_table(rows)
 
 

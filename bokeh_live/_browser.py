@@ -28,7 +28,7 @@ import io
 import linecache
 import sys
 import traceback
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
 from typing import Any
 
 __all__ = ["display", "on_server_data", "send", "update", "value"]  # noqa: F822 - value is a module __getattr__
@@ -103,7 +103,7 @@ def _as_json_item(obj: Any) -> Any:
     an object can only be a Bokeh model if the code already loaded it."""
     bokeh_model = sys.modules.get("bokeh.model")
     if bokeh_model is not None and isinstance(obj, bokeh_model.Model):
-        from bokeh.embed import json_item  # noqa: PLC0415 - bokeh is optional in the browser
+        from bokeh.embed import json_item
 
         return json_item(obj)
     return obj
@@ -154,9 +154,7 @@ def handle(kind: str, message: dict[str, Any]) -> None:
     """Entry point for the worker's messages (already converted to Python objects)."""
     model = message["model"]
     if kind == "run":
-        task = asyncio.ensure_future(_run_and_reply(model, message))
-        _tasks.add(task)
-        task.add_done_callback(_tasks.discard)
+        _start(_run_and_reply(model, message))
     elif kind == "config":
         _values[model] = _decode(message.get("value"))
         _limits[model] = int(message.get("limit") or DEFAULT_LIMIT)
@@ -169,6 +167,19 @@ def handle(kind: str, message: dict[str, Any]) -> None:
             table.pop(model, None)
 
 
+def _start(coro: Coroutine[Any, Any, None]) -> None:
+    """Run ``coro`` as a task that starts at once: code that never awaits then finishes
+    before control returns to the worker, and its reply leaves in the same batch."""
+    loop = asyncio.get_event_loop()  # Pyodide's WebLoop: there is no *running* loop in a worker
+    try:
+        task = asyncio.Task(coro, loop=loop, eager_start=True)  # type: ignore[call-arg]  # Python >= 3.12
+    except TypeError:
+        task = loop.create_task(coro)
+    if not task.done():
+        _tasks.add(task)
+        task.add_done_callback(_tasks.discard)
+
+
 def _in_model(model: str, fn: Callable[..., Any], *args: Any) -> Any:
     ctx = contextvars.copy_context()
     ctx.run(_model.set, model)
@@ -179,9 +190,7 @@ def _call_handler(callback: Callable[[Any], Any], data: Any) -> None:
     try:
         result = callback(data)
         if inspect.isawaitable(result):
-            task = asyncio.ensure_future(_report_errors(result))
-            _tasks.add(task)
-            task.add_done_callback(_tasks.discard)
+            _start(_report_errors(result))
     except Exception:
         traceback.print_exc()
 

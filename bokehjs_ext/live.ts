@@ -48,7 +48,7 @@ export class BokehLiveView extends LayoutDOMView {
   override async lazy_initialize(): Promise<void> {
     await super.lazy_initialize()
     this.code_settled = new Promise((resolve) => this.settle_code = resolve)
-    this.runtime = Runtime.shared(this.model.pyodide_url ?? default_index_url())
+    this.runtime = this.model.runtime()
     this.runtime.attach(this.model.id, this.listener)
     this.connect_runtime()
     this.receive()
@@ -440,8 +440,15 @@ export class BokehLive extends LayoutDOM {
     super(attrs)
   }
 
+  /** The page's runtime, started by the first model built: Pyodide's download then overlaps
+   * the building of the page's views. */
+  runtime(): Runtime {
+    return Runtime.shared(this.pyodide_url ?? default_index_url())
+  }
+
   override initialize(): void {
     super.initialize()
+    this.runtime()
     this.inbox = []
     this.server_messages = new Signal(this, "server_messages")
     this.on_event(ServerMessages, ({messages, chunks}: ServerMessages) => {

@@ -53,6 +53,8 @@ export class Runtime {
   private readonly models = new Map<string, ModelListener>()
   private readonly watchers = new Set<RuntimeListener>()
   private readonly loads = new Map<string, (error: string | null) => void>()
+  private readonly outgoing: ToWorker[] = []
+  private readonly transfers: Transferable[] = []
   private next_id = 0
 
   private constructor(readonly index_url: string) {
@@ -94,8 +96,22 @@ export class Runtime {
     }
   }
 
+  /**
+   * Send to the worker. Messages posted in one task go as one batch: the calls of one
+   * server batch then run in one task of the worker, and their replies leave together.
+   */
   post(message: ToWorker, transfer: Transferable[] = []): void {
-    this.worker.postMessage(message, transfer)
+    if (message.kind == "init") {
+      this.worker.postMessage(message)
+      return
+    }
+    this.outgoing.push(message)
+    this.transfers.push(...transfer)
+    if (this.outgoing.length == 1) {
+      queueMicrotask(() => {
+        this.worker.postMessage({kind: "batch", messages: this.outgoing.splice(0)}, this.transfers.splice(0))
+      })
+    }
   }
 
   /** Listen to runtime-wide news (phase, ready, failure); returns the way to stop. */

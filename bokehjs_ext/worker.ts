@@ -6,8 +6,12 @@
  * It must not refer to anything outside its own body.
  */
 
-/** Page -> worker. `run`, `config`, `server_data` and `forget` go straight to Python. */
+/**
+ * Page -> worker. `run`, `config`, `server_data` and `forget` go straight to Python. The
+ * page sends what it posts in one task as one batch.
+ */
 export type ToWorker =
+  | {kind: "batch", messages: ToWorker[]}
   | {kind: "init", index_url: string, browser_py: string}
   | {kind: "load", id: string, packages: string[]}
   | {kind: "run", model: string, id: string, code: string, kwargs: unknown, fresh: boolean}
@@ -78,6 +82,9 @@ export function worker_main(): void {
 
   function dispatch(message: ToWorker): void {
     switch (message.kind) {
+      case "batch":
+        message.messages.forEach(dispatch)
+        break
       case "load":
         void load(message.id, message.packages)
         break
@@ -108,7 +115,7 @@ export function worker_main(): void {
       outgoing.push({kind, ...payload} as FromWorker)
       collect_buffers(payload, transfers, 0)
       if (outgoing.length == 1) {
-        setTimeout(flush, 0)
+        queueMicrotask(flush)
       }
     })
     post({kind: "ready"})
@@ -117,8 +124,8 @@ export function worker_main(): void {
     }
   }
 
-  // What Python posts in one turn of the worker's loop leaves as one message: a burst of
-  // finished calls then costs the page one task and the server one websocket message.
+  // What Python posts in one task of the worker leaves as one message: a batch of calls
+  // that finished together costs the page one task and the server one websocket message.
   const outgoing: FromWorker[] = []
   const transfers: Transferable[] = []
 
@@ -151,7 +158,7 @@ export function worker_main(): void {
         post({kind: "init_failed", error: String(error?.stack ?? error)})
       })
     } else if (browser == null) {
-      waiting.push(message)
+      waiting.push(message)  // includes a batch's later init: it has none
     } else {
       dispatch(message)
     }

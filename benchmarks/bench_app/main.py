@@ -113,7 +113,7 @@ async def op_live_throughput(p: dict[str, Any]) -> dict[str, Any]:
     async def one(i: int) -> bool | None:
         try:
             return await live.run_python(code, timeout=p.get("timeout", 120), i=i) == i
-        except Exception as e:  # noqa: BLE001 - counted as lost
+        except Exception as e:
             errors.append(repr(e))
             return None
 
@@ -209,7 +209,7 @@ def on_cmd(attr: str, old: str, new: str) -> None:
         try:
             result = await OPS[command["op"]](command)
             publish({"id": command["id"], "ok": True, "result": result})
-        except BaseException as e:  # noqa: BLE001 - reported to the driver
+        except BaseException as e:
             publish({"id": command["id"], "ok": False, "error": f"{type(e).__name__}: {e}",
                      "traceback": traceback.format_exc(limit=5)})
 
