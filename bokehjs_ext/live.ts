@@ -181,14 +181,18 @@ export class BokehLiveView extends LayoutDOMView {
       switch (message.type) {
         case "server_data": {
           this.el.dispatchEvent(new CustomEvent("bokeh-live:server-data", {detail: message.data, bubbles: true, composed: true}))
-          this.runtime.post({kind: "server_data", model: this.model.id, data: to_worker(message.data)})
+          const transfer: Transferable[] = []
+          const data = to_worker(message.data, transfer)
+          this.runtime.post({kind: "server_data", model: this.model.id, data}, transfer)
           break
         }
         case "run_python": {
           const {code, kwargs, request_id} = message
           this.runs.set(request_id, {kind: "call", stdout: "", stderr: ""})
           void this.code_settled.then(() => {
-            this.runtime.post({kind: "run", model: this.model.id, id: request_id, code, kwargs: to_worker(kwargs), fresh: false})
+            const transfer: Transferable[] = []
+            const worker_kwargs = to_worker(kwargs, transfer)
+            this.runtime.post({kind: "run", model: this.model.id, id: request_id, code, kwargs: worker_kwargs, fresh: false}, transfer)
           })
           break
         }

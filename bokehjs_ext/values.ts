@@ -29,27 +29,36 @@ function is_plain(value: unknown): value is {[key: string]: unknown} {
   return proto === Object.prototype || proto === null
 }
 
-/** A value from Bokeh (server data, kwargs, `value`) in the form the worker decodes. */
-export function to_worker(value: unknown): unknown {
+/**
+ * A value from Bokeh (server data, kwargs, `value`) in the form the worker decodes. Buffers
+ * this makes (copies out of Bokeh's arrays) go to `transfer`: the worker can take them
+ * without another copy. Bokeh's own ArrayBuffers are left alone: the page may hold them.
+ */
+export function to_worker(value: unknown, transfer: Transferable[] = []): unknown {
+  const copy = (view: ArrayBufferView) => {
+    const buffer = bytes_of(view)
+    transfer.push(buffer)
+    return buffer
+  }
   if (value instanceof ArrayBuffer) {
     return {[BINARY]: "bytes", data: value}
   }
   if (is_NDArray(value) && value.dtype != "object") {
-    return {[BINARY]: "ndarray", dtype: value.dtype, shape: [...value.shape], data: bytes_of(value as ArrayBufferView)}
+    return {[BINARY]: "ndarray", dtype: value.dtype, shape: [...value.shape], data: copy(value as ArrayBufferView)}
   }
   if (ArrayBuffer.isView(value)) {
     const dtype = TYPED.find(([cls]) => value instanceof cls)?.[1]
-    return dtype == null ? {[BINARY]: "bytes", data: bytes_of(value)}
-      : {[BINARY]: "ndarray", dtype, shape: [(value as Float64Array).length], data: bytes_of(value)}
+    return dtype == null ? {[BINARY]: "bytes", data: copy(value)}
+      : {[BINARY]: "ndarray", dtype, shape: [(value as Float64Array).length], data: copy(value)}
   }
   if (Array.isArray(value)) {
-    return value.map(to_worker)
+    return value.map((v) => to_worker(v, transfer))
   }
   if (value instanceof Map) {
-    return Object.fromEntries([...value].map(([k, v]) => [String(k), to_worker(v)]))
+    return Object.fromEntries([...value].map(([k, v]) => [String(k), to_worker(v, transfer)]))
   }
   if (is_plain(value)) {
-    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, to_worker(v)]))
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, to_worker(v, transfer)]))
   }
   return value
 }
@@ -71,7 +80,9 @@ export function from_worker(value: unknown): unknown {
   const tag = (value as Partial<Tagged>)[BINARY]
   if (tag != null) {
     const {data} = value as Tagged
-    const buffer = data instanceof ArrayBuffer ? data : bytes_of(data)
+    // Pyodide hands over bytes as a Uint8Array that owns its whole buffer: use it as is.
+    const whole = !(data instanceof ArrayBuffer) && data.byteOffset == 0 && data.byteLength == data.buffer.byteLength
+    const buffer = data instanceof ArrayBuffer ? data : whole ? data.buffer as ArrayBuffer : bytes_of(data)
     if (tag == "bytes") {
       return buffer
     }
