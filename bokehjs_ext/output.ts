@@ -6,6 +6,7 @@ import {button, div, pre, span} from "@bokehjs/core/dom"
 import {embed_item} from "@bokehjs/embed"
 import type {JsonItem} from "@bokehjs/embed"
 import type {ViewManager} from "@bokehjs/core/view_manager"
+import {sanitize_html} from "./sanitize"
 
 export type Stream = "stdout" | "stderr"
 
@@ -94,8 +95,7 @@ export class OutputArea {
   /** `bokeh_live.display(obj)`: kind "html", "bokeh" (a json_item dict) or "text". */
   display(kind: string, data: unknown): void {
     if (kind == "html") {
-      const el = div({class: "bl-html"})
-      el.innerHTML = String(data)
+      const el = div({class: "bl-html"}, sanitize_html(String(data)))
       this.append(() => el)
     } else if (kind == "bokeh" && is_json_item(data)) {
       const el = div({class: "bl-plot"})

@@ -4,6 +4,8 @@ Screenshots of each mode land in tests/output/ (not checked in) for a person to 
 """
 from __future__ import annotations
 
+import time
+
 import pytest
 from bokeh.embed import json_item
 from bokeh.layouts import column
@@ -238,6 +240,26 @@ def test_output_area_shows_results_html_text_and_errors(app_server, page):
     assert text(page, ".bl-error-head") == "ValueError: bad value"
     assert "line 4" in text(page, ".bl-traceback") and "line 2, in f" in text(page, ".bl-traceback")
     assert not shown(page, ".bl-result")  # the new run cleared the old output
+
+
+def test_displayed_html_cannot_run_script_in_the_page(app_server, page):
+    code = (
+        "import bokeh_live\n"
+        "class Evil:\n"
+        "    def _repr_html_(self):\n"
+        "        return ('<b class=\"kept\">bold</b><img src=x onerror=\"window.__pwned = 1\">'\n"
+        "                '<a href=\"javascript:window.__pwned = 2\">link</a><script>window.__pwned = 3</script>'\n"
+        "                '<svg><a href=\"javascript:window.__pwned = 4\"><text>t</text></a></svg>')\n"
+        "bokeh_live.display(Evil())\n"
+    )
+    live = serve(app_server, page, code=code, mode="app")
+    settled(live)
+    assert text(page, ".bl-html b.kept") == "bold"
+    page.execute_script(JS_PART + "for (const a of part('.bl-html').querySelectorAll('a')) a.dispatchEvent(new MouseEvent('click', {bubbles: true}));", "live")
+    time.sleep(0.5)  # let an image error handler fire, had it survived
+    assert page.execute_script("return window.__pwned ?? null") is None
+    html = page.execute_script(JS_PART + "return part('.bl-html').innerHTML", "live")
+    assert "onerror" not in html and "javascript:" not in html and "<script" not in html
 
 
 def test_display_of_a_json_item_renders_a_live_plot(app_server, page):
