@@ -60,13 +60,15 @@ export class BokehLiveView extends LayoutDOMView {
     super.connect_signals()
     const {code, mode, value, max_message_size, packages, theme, examples} = this.model.properties
     this.on_change(code, () => {
+      this.ui.set_code(this.model.code)
       if (this.model.auto_run) {
         void this.run_code()
       }
     })
-    this.on_change(mode, () => this.ui.set_mode(this.model.mode))
-    this.on_change(mode, () => this.invalidate_layout())
-    this.on_change(code, () => this.ui.set_code(this.model.code))
+    this.on_change(mode, () => {
+      this.ui.set_mode(this.model.mode)
+      this.invalidate_layout()
+    })
     this.on_change(theme, () => this.ui.set_theme(this.model.theme))
     this.on_change(examples, () => this.ui.set_examples(this.model.examples))
     this.on_change([value, max_message_size], () => this.send_config())
