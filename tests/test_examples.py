@@ -99,13 +99,16 @@ def test_messaging_send_output_and_run_python(page, served):
     open_app(page, served, "messaging")
     for _ in range(3):
         click(page, "send")
-    wait_for(lambda: "holds 3 documents" in (model_prop(page, "status", "text") or ""), 30, what="three documents")
+    try:
+        wait_for(lambda: "holds 3 documents" in (model_prop(page, "status", "text") or ""), 60, what="three documents")
+    except AssertionError as e:
+        raise AssertionError(f"{e}; status: {model_prop(page, 'status', 'text')}\n{served.output()[-2000:]}") from None
     bars = model_prop(page, "bars", "data")
     assert bars["words"] and sum(bars["counts"]) >= 15
     set_prop(page, "query", "value", bars["words"][0])
     click(page, "search")
     found = wait_for(lambda: "documents</b>" in (model_prop(page, "found", "text") or "")
-                     and model_prop(page, "found", "text"), 30, what="search results")
+                     and model_prop(page, "found", "text"), 60, what="search results")
     assert not found.startswith("<b>0 ") and bars["words"][0] in found.lower()
     screenshot(page, "messaging")
 
