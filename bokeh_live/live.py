@@ -90,7 +90,6 @@ class BokehLive(LayoutDOM):
         self._flush_scheduled = False
         self._view_ready = False
         self._rejections = 0
-        self.on_event(ClientMessages, self._on_client_messages)  # type: ignore[arg-type]
 
     code = String(default="", help="""
     Python code to run in the browser. With ``auto_run`` it runs as soon as the runtime
@@ -302,6 +301,10 @@ class BokehLive(LayoutDOM):
     def _attach_document(self, doc: Document) -> None:
         super()._attach_document(doc)
         if doc.session_context is not None:
+            # Only under a server: a subscription in standalone output would make Bokeh warn
+            # that Python callbacks cannot run there.
+            if ClientMessages.event_name not in self.subscribed_events:
+                self.on_event(ClientMessages, self._on_client_messages)  # type: ignore[arg-type]
             # The session exists only once the app script has run: look at it next tick.
             doc.add_next_tick_callback(lambda: _bokeh_internals.watch_session(doc, self._on_disconnect))
 

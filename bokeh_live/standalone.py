@@ -17,9 +17,10 @@ folder must be served over HTTP (``python -m http.server`` in it is enough).
 from __future__ import annotations
 
 import shutil
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING, Iterator, Sequence
+from typing import TYPE_CHECKING
 
 from bokeh.document import Document
 from bokeh.embed import file_html
@@ -92,7 +93,7 @@ def resources_html(objs: Sequence[Model | Document] | None = None, resources: Re
     bokeh_live extension, which is always inlined. ``objs`` of ``None`` means every Bokeh
     extension imported so far."""
     if isinstance(resources, str):
-        resources = Resources(mode=resources)
+        resources = Resources(mode=resources)  # type: ignore[arg-type]  # Bokeh checks the name
     return "\n".join(bundle_for_objs_and_resources(list(objs) if objs is not None else None, resources))
 
 
@@ -106,7 +107,7 @@ def _pyodide_url(models: list[BokehLive], url: str) -> Iterator[None]:
     saved = [(m, m.pyodide_url) for m in models]
     try:
         for m in models:
-            m.pyodide_url = url
+            m.pyodide_url = url  # type: ignore[assignment]  # Bokeh's descriptors are not typed
         yield
     finally:
         for m, old in saved:

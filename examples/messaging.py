@@ -47,8 +47,7 @@ def search(word):
     return [documents[n] for n in sorted(index.get(word.lower(), ()))]
 """
 
-WORDS = ("alpha beta gamma delta server browser python bokeh worker plot data stream "
-         "socket batch reply request").split()
+WORDS = ["alpha", "beta", "gamma", "delta", "server", "browser", "python", "bokeh", "worker", "plot", "data", "stream", "socket", "batch", "reply", "request"]
 
 live = BokehLive(code=CODE, mode="compact", name="live", sizing_mode="stretch_width")
 send_button = Button(label="Send a document to the browser", button_type="primary", name="send")

@@ -8,9 +8,9 @@ import sys
 from pathlib import Path
 
 import pytest
-
-from harness import JS_VIEW, OUTPUT, PYODIDE_TIMEOUT, BokehServe, wait_for
 from test_standalone import StaticServer, model_prop, pyodide_cdn, wait_live  # noqa: F401 - fixture
+
+from harness import JS_VIEW, OUTPUT, BokehServe, wait_for
 
 pytestmark = pytest.mark.browser
 
@@ -76,7 +76,7 @@ def test_streaming_browser_analyses_what_the_server_pushes(page, served):
     stats = model_prop(page, "stats", "data")
     raw = model_prop(page, "raw", "data")
     assert len(stats["t"]) >= 10 and set(stats["t"]) <= set(raw["t"])
-    assert all(low <= mean <= high for low, mean, high in zip(stats["low"], stats["mean"], stats["high"]))
+    assert all(low <= mean <= high for low, mean, high in zip(stats["low"], stats["mean"], stats["high"], strict=True))
     screenshot(page, "streaming")
 
 

@@ -115,3 +115,9 @@ def test_browser_may_not_set_server_owned_properties():
 def test_live_error_carries_type_and_traceback():
     err = LiveError("ValueError: x", error_type="ValueError", traceback="Traceback...\nValueError: x")
     assert err.error_type == "ValueError" and "Browser traceback" in str(err)
+
+
+def test_standalone_output_raises_no_python_callback_warning(recwarn, caplog):
+    file_html(BokehLive(code="print(1)"), INLINE, "t")
+    assert not [w for w in recwarn if "callback" in str(w.message)]
+    assert "callback" not in caplog.text
