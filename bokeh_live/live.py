@@ -299,12 +299,12 @@ class BokehLive(LayoutDOM):
             doc.callbacks.send_event(ServerMessages(self, messages, chunks))
 
     def _attach_document(self, doc: Document) -> None:
+        # Subscribe only under a server (a subscription in standalone output makes Bokeh warn
+        # that Python callbacks cannot run there), and before Bokeh registers subscriptions.
+        if doc.session_context is not None and ClientMessages.event_name not in self.subscribed_events:
+            self.on_event(ClientMessages, self._on_client_messages)  # type: ignore[arg-type]
         super()._attach_document(doc)
         if doc.session_context is not None:
-            # Only under a server: a subscription in standalone output would make Bokeh warn
-            # that Python callbacks cannot run there.
-            if ClientMessages.event_name not in self.subscribed_events:
-                self.on_event(ClientMessages, self._on_client_messages)  # type: ignore[arg-type]
             # The session exists only once the app script has run: look at it next tick.
             doc.add_next_tick_callback(lambda: _bokeh_internals.watch_session(doc, self._on_disconnect))
 
