@@ -1,4 +1,5 @@
 """The smallest bokeh_live app: Python runs in your browser and its output shows up on the page.
+Edit the code and press Run (or Ctrl/Cmd+Enter): it runs again, in your browser.
 
     bokeh serve --show examples/hello.py
 """
@@ -15,7 +16,7 @@ print("6 * 7 =", 6 * 7)
 sum(i * i for i in range(10))
 """
 
-live = BokehLive(code=CODE, mode="app", name="live", sizing_mode="stretch_width")
+live = BokehLive(code=CODE, mode="editor", name="live", height=240, sizing_mode="stretch_width")
 seen = Div(text="The server has not heard from the browser yet.", name="seen")
 
 
