@@ -23,8 +23,12 @@ import numpy as np
 
 BLOB = "__bokeh_live_blob__"
 
-#: Bytes of one chunk, and the most one event carries: well under Bokeh's 20 MiB.
+#: Bytes of one chunk: well under Bokeh's 20 MiB.
 CHUNK_BYTES = 4 * 1024 * 1024
+
+#: An event takes chunks and messages up to this size; an item larger than that (a message of
+#: at most 16 MiB of text) goes alone.
+EVENT_BYTES = 2 * CHUNK_BYTES
 
 #: numpy dtypes BokehJS has typed arrays for; other arrays are left to Bokeh whole.
 DTYPES = frozenset({"uint8", "int8", "uint16", "int16", "uint32", "int32", "float32", "float64", "bool"})

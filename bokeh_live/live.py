@@ -20,7 +20,7 @@ from bokeh.core.properties import Bool, Dict, Enum, Int, List, Nullable, String
 from bokeh.models.layouts import LayoutDOM
 
 from . import _bokeh_internals
-from .chunks import CHUNK_BYTES, Assembler, chunk_size, split
+from .chunks import EVENT_BYTES, Assembler, chunk_size, split
 from .protocol import (
     MAX_INLINE_BYTES,
     MAX_MESSAGE_BYTES,
@@ -85,7 +85,7 @@ class BokehLive(LayoutDOM):
             kwargs["pyodide_url"] = os.environ[PYODIDE_URL_ENV]
         super().__init__(*args, **kwargs)
         self._pending: dict[str, asyncio.Future[Any]] = {}
-        self._outbox: list[tuple[ServerMessage, list[dict[str, Any]]]] = []
+        self._outbox: list[tuple[ServerMessage, list[dict[str, Any]], int]] = []
         self._blobs = Assembler(self._limit)
         self._flush_scheduled = False
         self._view_ready = False
@@ -265,11 +265,11 @@ class BokehLive(LayoutDOM):
         chunks: list[dict[str, Any]] = []
         small = split(message, chunks)
         try:
-            payload_size(small, MAX_INLINE_BYTES)
+            inline = payload_size(small, MAX_INLINE_BYTES)
         except ValueError:
             raise ValueError(f"{message['type']} message refused: over {MAX_INLINE_BYTES} bytes of text, numbers "
                              "or lists; send large data as bytes or numpy arrays, which travel in chunks") from None
-        self._outbox.append((small, chunks))
+        self._outbox.append((small, chunks, inline))
         if not self._flush_scheduled:
             # One event per tick carries everything posted meanwhile; a next-tick callback
             # also runs with the document lock, which sending needs, from any caller.
@@ -282,17 +282,25 @@ class BokehLive(LayoutDOM):
         if doc is None or not self._view_ready:
             return  # kept until a view in the browser says it is there (_on_client_messages)
         _bokeh_internals.watch_session(doc, self._on_disconnect)
-        # Chunks go before the message that needs them; an event holds at most ~2 chunks.
+        # Chunks go before the message that needs them. An event holds at most EVENT_BYTES,
+        # or one larger item alone (a message of at most MAX_INLINE_BYTES): every event stays
+        # under Bokeh's 20 MiB websocket message limit.
         messages: list[ServerMessage] = []
         chunks: list[dict[str, Any]] = []
         size = 0
-        for message, pieces in self._outbox:
+
+        def make_room(n: int) -> None:
+            nonlocal messages, chunks, size
+            if (messages or chunks) and size + n > EVENT_BYTES:
+                doc.callbacks.send_event(ServerMessages(self, messages, chunks))
+                messages, chunks, size = [], [], 0
+            size += n
+
+        for message, pieces, inline in self._outbox:
             for chunk in pieces:
-                if size + chunk_size(chunk) > 2 * CHUNK_BYTES:
-                    doc.callbacks.send_event(ServerMessages(self, messages, chunks))
-                    messages, chunks, size = [], [], 0
+                make_room(chunk_size(chunk))
                 chunks.append(chunk)
-                size += chunk_size(chunk)
+            make_room(inline)
             messages.append(message)
         self._outbox = []
         if messages or chunks:

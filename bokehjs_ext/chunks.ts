@@ -7,8 +7,11 @@ import type {NDDataType} from "@bokehjs/core/types"
 
 export const BLOB = "__bokeh_live_blob__"
 
-/** Bytes of one chunk, and the most one event carries. */
+/** Bytes of one chunk. */
 export const CHUNK_BYTES = 4 * 1024 * 1024
+
+/** An event takes chunks and messages up to this size; a larger item goes alone. */
+export const EVENT_BYTES = 2 * CHUNK_BYTES
 
 export type Chunk = {blob: string, offset: number, size: number, data: ArrayBuffer | ArrayBufferView}
 type Placeholder = {[BLOB]: string, size: number, kind: "bytes" | "ndarray", dtype?: NDDataType, shape?: number[]}
@@ -53,6 +56,21 @@ function blob(info: Omit<Placeholder, typeof BLOB | "size">, bytes: Uint8Array, 
 
 export function chunk_bytes(chunk: Chunk): number {
   return chunk.data.byteLength
+}
+
+/** Roughly the bytes a value (already split) takes on the wire, as the server counts them. */
+export function inline_bytes(value: unknown, depth: number = 0): number {
+  if (typeof value == "string") {
+    return value.length
+  }
+  if (value instanceof ArrayBuffer || ArrayBuffer.isView(value)) {
+    return value.byteLength
+  }
+  if (depth > 64 || value === null || typeof value != "object") {
+    return 8
+  }
+  const items = Array.isArray(value) ? value : Object.entries(value).flat()
+  return items.reduce((sum: number, item) => sum + inline_bytes(item, depth + 1), items.length)
 }
 
 /** Puts blobs from the server back together (the server is trusted; checks are for bugs). */

@@ -15,7 +15,7 @@ import type {ClientMessage, ServerMessage} from "./protocol"
 import {Runtime, default_index_url} from "./runtime"
 import type {FromWorker} from "./worker"
 import {from_worker, to_worker} from "./values"
-import {Assembler, CHUNK_BYTES, chunk_bytes, split} from "./chunks"
+import {Assembler, EVENT_BYTES, chunk_bytes, inline_bytes, split} from "./chunks"
 import type {Chunk} from "./chunks"
 import {CSS, LiveUI, default_width} from "./ui"
 
@@ -350,30 +350,34 @@ export class BokehLiveView extends LayoutDOMView {
     }
   }
 
-  /** Large binary values go as chunks before their message, in events of at most ~2 chunks. */
+  /**
+   * Large binary values go as chunks before their message. An event holds at most
+   * EVENT_BYTES, or one larger item alone: every event stays under Bokeh's 20 MiB limit.
+   */
   protected flush(): void {
     this.flush_scheduled = false
     let messages: ClientMessage[] = []
     let chunks: Chunk[] = []
     let size = 0
-    const send = () => {
-      this.model.trigger_event(new ClientMessages(this.model, messages, chunks))
-      messages = [], chunks = [], size = 0
+    const make_room = (n: number) => {
+      if ((messages.length != 0 || chunks.length != 0) && size + n > EVENT_BYTES) {
+        this.model.trigger_event(new ClientMessages(this.model, messages, chunks))
+        messages = [], chunks = [], size = 0
+      }
+      size += n
     }
     for (const message of this.outbox.splice(0)) {
       const pieces: Chunk[] = []
       const small = split(message, pieces) as ClientMessage
       for (const chunk of pieces) {
-        if (size + chunk_bytes(chunk) > 2 * CHUNK_BYTES) {
-          send()
-        }
+        make_room(chunk_bytes(chunk))
         chunks.push(chunk)
-        size += chunk_bytes(chunk)
       }
+      make_room(inline_bytes(small))
       messages.push(small)
     }
     if (messages.length != 0 || chunks.length != 0) {
-      send()
+      this.model.trigger_event(new ClientMessages(this.model, messages, chunks))
     }
   }
 

@@ -321,3 +321,21 @@ def test_large_json_like_data_is_refused_with_a_clear_error(app_server, page):
     with pytest.raises(LiveError, match="travel in chunks"):
         run(app_server, live, "'y' * 20_000_000")
     assert run(app_server, live, "'still connected'") == "still connected"
+
+
+def test_several_large_text_messages_in_one_tick_each_way(app_server, page):
+    code = ECHO.replace('bokeh_live.send({"echo": data})', 'bokeh_live.send({"echo": data[:1], "n": len(data)})')
+    live = open_live(app_server, page, code=code)
+    outputs = []
+    app_server.locked(live.document, lambda: live.on_change("output", lambda a, o, n: outputs.append(n)))
+
+    def two_big_sends():  # together over Bokeh's 20 MiB per websocket message
+        live.send("a" * 12_000_000)
+        live.send("b" * 12_000_000)
+    app_server.locked(live.document, two_big_sends)
+    wait_for(lambda: len(outputs) == 2, 60, what="both echoes")
+    assert outputs == [{"echo": "a", "n": 12_000_000}, {"echo": "b", "n": 12_000_000}]
+    run(app_server, live, "bokeh_live.send('c' * 12_000_000)\nbokeh_live.send('d' * 12_000_000)", timeout=60)
+    wait_for(lambda: isinstance(live.output, str) and live.output[:1] == "d", 60, what="the browser's two sends")
+    assert len(live.output) == 12_000_000
+    assert run(app_server, live, "'still connected'") == "still connected"
