@@ -4,6 +4,7 @@
  */
 import {is_NDArray, ndarray} from "@bokehjs/core/util/ndarray"
 import type {NDDataType} from "@bokehjs/core/types"
+import {is_plain} from "./values"
 
 export const BLOB = "__bokeh_live_blob__"
 
@@ -19,10 +20,6 @@ type Placeholder = {[BLOB]: string, size: number, kind: "bytes" | "ndarray", dty
 function random_id(): string {
   const bytes = crypto.getRandomValues(new Uint8Array(12))
   return btoa(String.fromCharCode(...bytes)).replace(/\+/g, "-").replace(/\//g, "_")
-}
-
-function is_plain(value: unknown): value is {[key: string]: unknown} {
-  return value !== null && typeof value === "object" && Object.getPrototypeOf(value) === Object.prototype
 }
 
 /** `value` with its large binary leaves replaced by placeholders; their chunks go to `chunks`. */

@@ -21,7 +21,8 @@ function bytes_of(view: ArrayBufferView): ArrayBuffer {
   return view.buffer.slice(view.byteOffset, view.byteOffset + view.byteLength) as ArrayBuffer
 }
 
-function is_plain(value: unknown): value is {[key: string]: unknown} {
+/** An object literal (or one made by Object.fromEntries): walked into, unlike class instances. */
+export function is_plain(value: unknown): value is {[key: string]: unknown} {
   if (value === null || typeof value !== "object") {
     return false
   }
