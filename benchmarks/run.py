@@ -105,7 +105,7 @@ JS_BARE = JS_VIEW + """
 const view = live_view(arguments[0])
 if (view.__bench_on_server == null) {
   const original = view.on_server.bind(view)
-  const queue = view.queue.bind(view)
+  const queue = view.channel.send.bind(view.channel)
   const started = new Map()
   window.__bench_worker_ms = []
   view.__bench_on_server = original
@@ -128,7 +128,7 @@ if (view.__bench_on_server == null) {
   }
   // The part of a real call spent between the view and the worker (worker, Pyodide and
   // the hops there and back), for the report: what the bare round trip leaves out.
-  view.queue = (message) => {
+  view.channel.send = (message) => {
     const t0 = started.get(message.request_id)
     if (t0 != null) {
       started.delete(message.request_id)

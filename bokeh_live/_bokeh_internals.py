@@ -107,3 +107,22 @@ def in_locked_callback() -> bool:
             return True
         frame = frame.f_back
     return False
+
+
+def tornado_app(server: Any) -> Any:
+    """The Tornado application of a ``bokeh.server.server.Server`` (Bokeh keeps it private)."""
+    return server._tornado
+
+
+def on_tornado_app(hook: Callable[[Any], None]) -> None:
+    """Call ``hook(app)`` on each Bokeh Tornado application made from now on: ``bokeh serve``
+    makes its own, and offers no way to add response headers."""
+    from bokeh.server.tornado import BokehTornado
+
+    init = BokehTornado.__init__
+
+    def init_and_hook(self: Any, *args: Any, **kwargs: Any) -> None:
+        init(self, *args, **kwargs)
+        hook(self)
+
+    BokehTornado.__init__ = init_and_hook  # type: ignore[method-assign]

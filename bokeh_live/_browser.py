@@ -29,7 +29,20 @@ import linecache
 import sys
 import traceback
 from collections.abc import Callable, Coroutine
+from json.encoder import encode_basestring, encode_basestring_ascii
 from typing import Any
+
+from .shared import (
+    BINARY_TAG,
+    CODE_FILENAME,
+    DTYPE_FORMATS,
+    INT_TAG,
+    MAX_DEPTH,
+    MAX_INLINE_BYTES,
+    MAX_MESSAGE_BYTES,
+    MAX_SAFE_INT,
+    keep_tail,
+)
 
 __all__ = ["display", "on_server_data", "send", "update", "value"]  # noqa: F822 - value is a module __getattr__
 
@@ -44,18 +57,10 @@ _handlers: dict[str, list[Callable[[Any], Any]]] = {}
 _values: dict[str, Any] = {}
 _limits: dict[str, int] = {}
 _tasks: set[asyncio.Task[None]] = set()  # strong references: the event loop keeps only weak ones
+_runs: dict[str, asyncio.Task[None]] = {}  # runs waiting at an await, by id: what "cancel" stops
 
-#: Marks binary values in messages between worker and page (see bokehjs_ext/values.ts).
-BINARY = "__bokeh_live_binary__"
-DEFAULT_LIMIT = 64 * 1024 * 1024
-#: Bokeh closes its websocket on messages over 20 MiB; only binary values can be chunked.
-INLINE_LIMIT = 16 * 1024 * 1024
-CODE_FILENAME = "<code>"
-
-# memoryview format characters <-> BokehJS ndarray dtypes (BokehJS has no 64-bit integers).
-_DTYPES = {"B": "uint8", "b": "int8", "H": "uint16", "h": "int16", "I": "uint32", "i": "int32",
-           "f": "float32", "d": "float64", "?": "bool"}
-_FORMATS = {v: k for k, v in _DTYPES.items()}
+# memoryview format characters -> BokehJS ndarray dtypes (BokehJS has no 64-bit integers).
+_DTYPES = {fmt: dtype for dtype, fmt in DTYPE_FORMATS.items()}
 
 
 # --- public API -------------------------------------------------------------------------
@@ -90,12 +95,27 @@ def display(obj: Any) -> None:
     obj = _as_json_item(obj)
     html = getattr(obj, "_repr_html_", None) if not isinstance(obj, type) else None
     if isinstance(obj, dict) and isinstance(obj.get("doc"), dict) and isinstance(obj.get("root_id"), str):
-        item = {"display": "bokeh", "data": _encode(obj)[0]}
+        item = {"display": "bokeh", "data": _encode(obj, _Size())}
     elif callable(html) and (markup := html()) is not None:
         item = {"display": "html", "data": str(markup)}
     else:
         item = {"display": "text", "data": str(obj)}
     _emit("display", {"model": model, "id": _run.get(), **item})
+
+
+def _show(value: Any) -> None:
+    """The value of a code run's last expression, in the output: rich where the object
+    has an HTML form, else its repr. Any object will do; one whose repr fails says so."""
+    try:
+        html = getattr(value, "_repr_html_", None) if not isinstance(value, type) else None
+        markup = html() if callable(html) else None
+        if markup is not None:
+            display(value)
+        else:
+            _emit("display", {"model": _current_model("display"), "id": _run.get(), "display": "result",
+                              "data": keep_tail(repr(value))})
+    except Exception as e:
+        print(f"the last expression's value cannot be shown: {type(e).__name__}: {e}", file=sys.stderr)
 
 
 def _as_json_item(obj: Any) -> Any:
@@ -123,7 +143,7 @@ def update(name: str, **props: Any) -> None:
         raise TypeError("bokeh_live.update: name must be a model's non-empty name (its `name` property)")
     if not props:
         raise TypeError("bokeh_live.update: give at least one property, e.g. update(name, data={...})")
-    payload, _ = _encode(props)
+    payload = _encode(props, _Size())
     _emit("update", {"model": model, "id": _run.get(), "target": name, "props": payload})
 
 
@@ -152,12 +172,21 @@ def _install(post: Callable[[str, Any], None]) -> None:
 
 def handle(kind: str, message: dict[str, Any]) -> None:
     """Entry point for the worker's messages (already converted to Python objects)."""
+    if kind == "cancel":
+        for run_id in message["ids"]:
+            task = _runs.get(run_id)
+            if task is not None:
+                task.cancel("the run was stopped")
+        return
     model = message["model"]
     if kind == "run":
-        _start(_run_and_reply(model, message))
+        task = _start(_run_and_reply(model, message))
+        if task is not None:
+            _runs[message["id"]] = task
+            task.add_done_callback(lambda _: _runs.pop(message["id"], None))
     elif kind == "config":
         _values[model] = _decode(message.get("value"))
-        _limits[model] = int(message.get("limit") or DEFAULT_LIMIT)
+        _limits[model] = int(message.get("limit") or MAX_MESSAGE_BYTES)
     elif kind == "server_data":
         data = _decode(message["data"])
         for callback in list(_handlers.get(model, ())):
@@ -167,17 +196,20 @@ def handle(kind: str, message: dict[str, Any]) -> None:
             table.pop(model, None)
 
 
-def _start(coro: Coroutine[Any, Any, None]) -> None:
+def _start(coro: Coroutine[Any, Any, None]) -> asyncio.Task[None] | None:
     """Run ``coro`` as a task that starts at once: code that never awaits then finishes
-    before control returns to the worker, and its reply leaves in the same batch."""
+    before control returns to the worker, and its reply leaves in the same batch. Returns
+    the task if it has not finished yet."""
     loop = asyncio.get_event_loop()  # Pyodide's WebLoop: there is no *running* loop in a worker
     try:
         task = asyncio.Task(coro, loop=loop, eager_start=True)  # type: ignore[call-arg]  # Python >= 3.12
     except TypeError:
         task = loop.create_task(coro)
-    if not task.done():
-        _tasks.add(task)
-        task.add_done_callback(_tasks.discard)
+    if task.done():
+        return None
+    _tasks.add(task)
+    task.add_done_callback(_tasks.discard)
+    return task
 
 
 def _in_model(model: str, fn: Callable[..., Any], *args: Any) -> Any:
@@ -209,17 +241,15 @@ async def _run_and_reply(model: str, message: dict[str, Any]) -> None:
     try:
         kwargs = _decode(message.get("kwargs") or {})
         result = await run(model, message["code"], kwargs, fresh=fresh)
-        payload = _encode_for_server(result, model, "the result")
-    except BaseException as e:
+        # The model's own code shows its last expression; only a call sends it as data.
+        payload = None if fresh else _encode_for_server(result, model, "the result")
+    except BaseException as e:  # KeyboardInterrupt and CancelledError too: they end this run
         _emit("failed", {"model": model, "id": message["id"], "error_type": type(e).__name__,
-                         "error": format_exception(e)})
-        if not isinstance(e, Exception):
-            raise
+                         "error": keep_tail(format_exception(e))})
         return
-    reply = {"model": model, "id": message["id"], "result": payload}
     if fresh and result is not None:
-        reply["repr"] = repr(result)
-    _emit("done", reply)
+        _show(result)
+    _emit("done", {"model": model, "id": message["id"], "result": payload})
 
 
 # --- running code -----------------------------------------------------------------------
@@ -278,74 +308,94 @@ def format_exception(error: BaseException) -> str:
 
 def _encode_for_server(value: Any, model: str, what: str) -> Any:
     """``_encode`` within the server's limits: ``max_message_size`` in all, and
-    :data:`INLINE_LIMIT` for the part that is not bytes or arrays (those are sent in
-    chunks; the rest must fit one websocket message)."""
-    payload, size = _encode(value)
-    limit = _limits.get(model, DEFAULT_LIMIT)
-    if size > limit:
-        raise ValueError(f"{what} is {size} bytes, over the server's limit of {limit} bytes "
+    :data:`MAX_INLINE_BYTES` of JSON text (bytes and arrays are sent in chunks; the rest
+    must fit one websocket message)."""
+    size = _Size()
+    payload = _encode(value, size)
+    limit = _limits.get(model, MAX_MESSAGE_BYTES)
+    if size.json + size.binary > limit:
+        raise ValueError(f"{what} is {size.json + size.binary} bytes, over the server's limit of {limit} bytes "
                          "(BokehLive.max_message_size)")
-    if size > INLINE_LIMIT and _inline_size(payload) > INLINE_LIMIT:
-        raise ValueError(f"{what} holds over {INLINE_LIMIT} bytes of text, numbers or lists: send large "
-                         "data as bytes, memoryviews or arrays, which travel in chunks")
+    if size.json > MAX_INLINE_BYTES:
+        raise ValueError(f"{what} holds {size.json} bytes of JSON text, numbers or lists, over {MAX_INLINE_BYTES}: "
+                         "send large data as bytes, memoryviews or arrays, which travel in chunks")
     return payload
 
 
-def _inline_size(payload: Any) -> int:
-    if isinstance(payload, dict):
-        return 0 if BINARY in payload else sum(len(k) + _inline_size(v) for k, v in payload.items())
-    if isinstance(payload, list):
-        return len(payload) + sum(_inline_size(v) for v in payload)
-    return len(payload) if isinstance(payload, str) else 8
+class _Size:
+    """What an encoded value takes on the wire as BokehJS sends it: the UTF-8 bytes of its
+    JSON text (exact for strings, an upper bound for numbers) and its binary buffers."""
+
+    __slots__ = ("binary", "json")
+
+    def __init__(self) -> None:
+        self.json = 0
+        self.binary = 0
 
 
-def _encode(value: Any, depth: int = 0) -> tuple[Any, int]:
-    """A structure the worker can post to the page, and its size in bytes (roughly)."""
-    if depth > 64:
-        raise ValueError("value nested deeper than 64 levels")
-    if value is None or isinstance(value, (bool, int, float)):
-        return value, 8
+def _json_len(text: str) -> int:
+    if text.isascii():
+        return len(encode_basestring_ascii(text))
+    return len(encode_basestring(text).encode("utf-8", "surrogatepass"))
+
+
+def _encode(value: Any, size: _Size, depth: int = 0) -> Any:
+    """A structure the worker can post to the page; its size is added to ``size``."""
+    if depth > MAX_DEPTH:
+        raise ValueError(f"value nested deeper than {MAX_DEPTH} levels")
+    if value is None or isinstance(value, (bool, float)):
+        size.json += 24
+        return value
+    if isinstance(value, int):
+        size.json += 24
+        # Pyodide turns ints beyond 2**53 into BigInts, which BokehJS cannot send: tag them.
+        return value if -MAX_SAFE_INT <= value <= MAX_SAFE_INT else {INT_TAG: str(value)}
     if isinstance(value, str):
-        return value, len(value)
+        size.json += _json_len(value)
+        return value
     if isinstance(value, (bytes, bytearray)):
-        return {BINARY: "bytes", "data": bytes(value)}, len(value)
+        size.binary += len(value)
+        return {BINARY_TAG: "bytes", "data": bytes(value)}
     if isinstance(value, memoryview):
+        size.binary += value.nbytes
         return _encode_buffer(value)
     if type(value).__module__ == "numpy" and type(value).__name__ == "ndarray":
-        return _encode_numpy(value)
+        return _encode_numpy(value, size)
     if hasattr(value, "item") and type(value).__module__ == "numpy":  # numpy scalar
-        return _encode(value.item(), depth)
+        return _encode(value.item(), size, depth)
     if isinstance(value, dict):
-        out, size = {}, 0
+        out = {}
         for k, v in value.items():
             if not isinstance(k, str):
                 raise TypeError(f"dict keys must be str to leave the browser, not {type(k).__name__}")
-            out[k], n = _encode(v, depth + 1)
-            size += n + len(k)
-        return out, size
+            size.json += _json_len(k) + 2
+            out[k] = _encode(v, size, depth + 1)
+        size.json += 2
+        return out
     if isinstance(value, (list, tuple)):
-        items = [_encode(v, depth + 1) for v in value]
-        return [v for v, _ in items], sum(n for _, n in items) + len(items)
+        size.json += 2 + len(value)
+        return [_encode(v, size, depth + 1) for v in value]
     raise TypeError(f"a {type(value).__name__} cannot be sent to the server: use JSON-like values, "
                     "bytes, memoryviews or numpy arrays")
 
 
-def _encode_buffer(view: memoryview) -> tuple[Any, int]:
+def _encode_buffer(view: memoryview) -> Any:
     fmt = view.format.lstrip("@=<")
     dtype = _DTYPES.get(fmt)
     if dtype is None or (fmt in ("B", "c") and view.ndim <= 1):  # plain bytes
-        return {BINARY: "bytes", "data": view.tobytes()}, view.nbytes
-    return {BINARY: "ndarray", "dtype": dtype, "shape": list(view.shape or ()), "data": view.tobytes()}, view.nbytes
+        return {BINARY_TAG: "bytes", "data": view.tobytes()}
+    return {BINARY_TAG: "ndarray", "dtype": dtype, "shape": list(view.shape or ()), "data": view.tobytes()}
 
 
-def _encode_numpy(array: Any) -> tuple[Any, int]:
+def _encode_numpy(array: Any, size: _Size) -> Any:
     kind = str(array.dtype)
-    if kind not in _FORMATS:
+    if kind not in DTYPE_FORMATS:
         if array.dtype.kind in "iu":  # 64-bit integers have no BokehJS dtype: exact as a list
-            return array.tolist(), int(array.nbytes)
+            return _encode(array.tolist(), size)
         array, kind = array.astype("float64"), "float64"
+    size.binary += int(array.nbytes)
     data = array.tobytes() if array.dtype.byteorder != ">" else array.astype(kind).tobytes()
-    return {BINARY: "ndarray", "dtype": kind, "shape": list(array.shape), "data": data}, int(array.nbytes)
+    return {BINARY_TAG: "ndarray", "dtype": kind, "shape": list(array.shape), "data": data}
 
 
 def _decode(value: Any) -> Any:
@@ -357,7 +407,9 @@ def _decode(value: Any) -> Any:
         return [_decode(v) for v in value]
     if not isinstance(value, dict):
         return value
-    marker = value.get(BINARY)
+    if INT_TAG in value and isinstance(value[INT_TAG], str):
+        return int(value[INT_TAG])
+    marker = value.get(BINARY_TAG)
     if marker == "bytes":
         return bytes(value["data"])
     if marker == "ndarray":
@@ -374,7 +426,7 @@ def _array(data: bytes, dtype: str, shape: list[int]) -> Any:
             numpy = None
     if numpy is not None:
         return numpy.frombuffer(data, dtype=dtype).reshape(shape)
-    view = memoryview(data).cast(_FORMATS.get(dtype, "B"))  # type: ignore[call-overload]
+    view = memoryview(data).cast(DTYPE_FORMATS.get(dtype, "B"))  # type: ignore[call-overload]
     return view.cast("B").cast(view.format, shape) if len(shape) > 1 else view
 
 

@@ -11,28 +11,18 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
-import secrets
+import weakref
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING, Any
 
 from bokeh.core.properties import Any as AnyProp
-from bokeh.core.properties import Bool, Dict, Enum, Int, List, Nullable, String
+from bokeh.core.properties import Bool, Dict, Enum, Float, Int, List, Nullable, String
 from bokeh.models.layouts import LayoutDOM
 
 from . import _bokeh_internals
-from .chunks import EVENT_BYTES, Assembler, chunk_size, split
-from .protocol import (
-    MAX_INLINE_BYTES,
-    MAX_MESSAGE_BYTES,
-    ClientMessages,
-    Rejected,
-    RunPython,
-    ServerData,
-    ServerMessage,
-    ServerMessages,
-    parse_client_messages,
-    payload_size,
-)
+from .channel import Channel, LiveError, clean
+from .protocol import ClientMessages, Interrupt, Output, Restart, RunPython, ServerData, ServerMessage, ViewState
+from .shared import MAX_MESSAGE_BYTES, MAX_TEXT_CHARS, keep_tail
 
 if TYPE_CHECKING:
     from bokeh.document import Document
@@ -44,33 +34,12 @@ log = logging.getLogger(__name__)
 #: Environment variable naming the Pyodide base URL to use when ``pyodide_url`` is not set.
 PYODIDE_URL_ENV = "BOKEH_LIVE_PYODIDE_URL"
 
-#: Rejected browser messages logged per model before the log goes quiet (a forging client
-#: must not be able to flood the server log).
-MAX_LOGGED_REJECTIONS = 10
-
 #: Properties only the server may set. Bokeh applies any property change a browser sends,
 #: so changes to these from a browser are refused (see ``set_from_json``).
 SERVER_OWNED = frozenset({
     "mode", "auto_run", "packages", "pyodide_url", "value", "output", "max_message_size",
-    "examples", "theme",
+    "examples", "theme", "allow_update", "run_timeout",
 })
-
-
-class LiveError(Exception):
-    """Python code in the browser raised, or the browser went away before answering.
-
-    ``error_type`` is the browser-side exception's class name (``"ZeroDivisionError"``)
-    and ``traceback`` its formatted traceback, with line numbers of the code as sent.
-    """
-
-    def __init__(self, message: str, *, error_type: str = "LiveError", traceback: str = "") -> None:
-        super().__init__(message)
-        self.error_type = error_type
-        self.traceback = traceback
-
-    def __str__(self) -> str:
-        message = super().__str__()
-        return f"{message}\n\nBrowser traceback:\n{self.traceback}" if self.traceback else message
 
 
 class BokehLive(LayoutDOM):
@@ -80,16 +49,17 @@ class BokehLive(LayoutDOM):
     >>> result = await live.run_python("sum(range(n))", n=10)   # in a bokeh serve app
     """
 
+    # Class-level defaults: Bokeh builds a model that a client's message adds to the
+    # document (a forged RootAdded) without calling __init__, and that must not raise.
+    _channel: Channel | None = None
+    _made_here = False
+    _guards: dict[Any, Callable[[str, Any, Any], None]] | None = None
+
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         if "pyodide_url" not in kwargs and os.environ.get(PYODIDE_URL_ENV):
             kwargs["pyodide_url"] = os.environ[PYODIDE_URL_ENV]
         super().__init__(*args, **kwargs)
-        self._pending: dict[str, asyncio.Future[Any]] = {}
-        self._outbox: list[tuple[ServerMessage, list[dict[str, Any]], int]] = []
-        self._blobs = Assembler(self._limit)
-        self._flush_scheduled = False
-        self._view_ready = False
-        self._rejections = 0
+        self._made_here = True
 
     code = String(default="", help="""
     Python code to run in the browser. With ``auto_run`` it runs as soon as the runtime
@@ -168,13 +138,30 @@ class BokehLive(LayoutDOM):
     preference (``prefers-color-scheme``).
     """)
 
+    allow_update = Dict(String, List(String), default={}, help="""
+    What browser code may change with ``bokeh_live.update(name, **props)``: model names
+    (their ``name``) to the properties it may set, e.g. ``{"source": ["data"]}``. Nothing
+    else can be changed, and never a ``BokehLive``. A property that carries HTML, CSS or
+    code (a ``Div``'s ``text``, ``CustomJS`` code, ``stylesheets``...) is refused unless
+    listed with a trailing ``!`` (``"text!"``): code in the browser, which may be untrusted,
+    could then run script in the page.
+    """)
+
+    run_timeout = Nullable(Float, default=300.0, help="""
+    Seconds a run of ``code`` may take before the browser stops it (``None``: no limit).
+    A stopped run puts the model in ``status="error"`` with an ``error`` saying so. Calls
+    have their own ``timeout`` (see :meth:`run_python`).
+    """)
+
     # --- server API -------------------------------------------------------------------
 
     def send(self, data: Any) -> None:
         """Push ``data`` to the browser, where ``bokeh_live.on_server_data`` callbacks get it.
 
         ``data`` is anything JSON can carry, plus ``bytes`` and numpy arrays (sent as
-        binary buffers). Raises ``RuntimeError`` without a server session.
+        binary buffers). Raises ``RuntimeError`` without a server session, ``ValueError``
+        for data over ``max_message_size``, and :class:`LiveError` when the browser has not
+        taken what was sent before (the outbox is full).
         """
         self._post(ServerData(type="server_data", data=data))
 
@@ -184,9 +171,9 @@ class BokehLive(LayoutDOM):
 
         ``kwargs`` are bound as globals for this call only. Raises :class:`LiveError`
         when the code raises in the browser or the browser goes away, ``TimeoutError``
-        after ``timeout`` seconds. Await it from a coroutine callback decorated with
-        ``bokeh.document.without_document_lock``, or use :meth:`run_python_then` from an
-        ordinary callback.
+        after ``timeout`` seconds (the browser is then told to stop the run). Await it
+        from a coroutine callback decorated with ``bokeh.document.without_document_lock``,
+        or use :meth:`run_python_then` from an ordinary callback.
         """
         if not isinstance(code, str):
             raise TypeError(f"code must be a str, not {type(code).__name__}")
@@ -200,17 +187,23 @@ class BokehLive(LayoutDOM):
                 "@bokeh.document.without_document_lock (and change models only through "
                 "doc.add_next_tick_callback), or call live.run_python_then(code, callback) instead."
             )
-        request_id = secrets.token_urlsafe(16)
-        future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
-        self._pending[request_id] = future
-        try:
-            self._post(RunPython(type="run_python", code=code, kwargs=kwargs, request_id=request_id))
-            return await asyncio.wait_for(future, timeout)
-        except asyncio.TimeoutError:
-            raise TimeoutError(f"run_python: no answer from the browser within {timeout} s") from None
-        finally:
-            # Exactly one ending: a reply arriving after this is unknown and dropped.
-            self._pending.pop(request_id, None)
+        message = RunPython(type="run_python", code=code, kwargs=kwargs, request_id="")
+        return await self._live_channel().request(message, timeout)
+
+    def interrupt(self) -> None:
+        """Stop what this model runs in the browser now: its ``code`` and its calls.
+
+        A run waiting at an ``await`` is cancelled; a busy one gets a ``KeyboardInterrupt``
+        when the page is cross-origin isolated (``python -m bokeh_live serve --isolate``)
+        and keeps its namespace; otherwise the page's Python runtime is restarted, and
+        every model on the page runs its ``code`` again.
+        """
+        self._post(Interrupt(type="interrupt"))
+
+    def restart(self) -> None:
+        """Start a fresh Python runtime on the page: calls in flight fail with
+        :class:`LiveError`, and every model on the page runs its ``code`` again."""
+        self._post(Restart(type="restart"))
 
     def run_python_then(
         self,
@@ -223,8 +216,25 @@ class BokehLive(LayoutDOM):
     ) -> asyncio.Future[Any]:
         """Start :meth:`run_python` from a synchronous callback (a button's ``on_click``)
         and call ``callback(result)`` (or ``on_error(exception)``) later, holding the
-        document lock, so it may change any model. Returns the running task."""
-        doc = self._server_document()
+        document lock, so it may change any model. Returns the running task.
+
+        It never raises into Bokeh: a call that cannot start (no session, the session
+        ended) reaches ``on_error`` too, or the log without one."""
+        doc = self.document
+
+        def fail(error: BaseException) -> None:
+            if on_error is not None:
+                on_error(error)
+            else:
+                log.error("run_python_then: %s", error)
+
+        def later(fn: Callable[[], None]) -> None:
+            try:
+                assert doc is not None
+                doc.add_next_tick_callback(fn)
+            except Exception:  # the document is gone: nothing holds its lock any more
+                fn()
+
         task = asyncio.ensure_future(self.run_python(code, timeout=timeout, **kwargs))
 
         def deliver(done: asyncio.Future[Any]) -> None:
@@ -232,146 +242,68 @@ class BokehLive(LayoutDOM):
                 return
             error = done.exception()
             if error is None:
-                doc.add_next_tick_callback(lambda: callback(done.result()))
-            elif on_error is not None:
-                doc.add_next_tick_callback(lambda: on_error(error))
+                later(lambda: callback(done.result()))
             else:
-                log.error("run_python_then: %s", error)
+                later(lambda: fail(error))
 
         task.add_done_callback(deliver)
         return task
 
+    def on_change(self, attr: str, *callbacks: Callable[[str, Any, Any], None]) -> None:
+        """As Bokeh's ``on_change``; a callback that raises is logged and the others still run.
+
+        The browser sets ``output``, ``status``, ``stdout``... at any time: an exception in
+        an app's callback must cost only that callback. (Raised through Bokeh, it would
+        also leave ``curdoc()`` patched to this session's document for the whole process,
+        and close the browser's connection.)
+        """
+        if self._guards is None:
+            self._guards = {}
+        for callback in callbacks:
+            self._guards.setdefault(callback, _guarded(self, callback))
+        super().on_change(attr, *(self._guards[c] for c in callbacks))
+
+    def remove_on_change(self, attr: str, *callbacks: Callable[[str, Any, Any], None]) -> None:
+        guards = self._guards or {}
+        super().remove_on_change(attr, *(guards.get(c, c) for c in callbacks))
+
     # --- plumbing ---------------------------------------------------------------------
 
-    @property
-    def _limit(self) -> int:
-        return cast(int, self.max_message_size)  # Bokeh's descriptors are not typed for reading
-
-    def _server_document(self) -> Document:
-        doc = self.document
-        if doc is None or doc.session_context is None:
-            raise RuntimeError(
-                "BokehLive.send() and run_python() need a Bokeh server session (bokeh serve, or a "
-                "server app in a notebook). In standalone HTML, code in the browser runs one-way."
-            )
-        return doc
+    def _live_channel(self) -> Channel:
+        if self._channel is None:
+            self._channel = Channel(self, self._on_message)
+        return self._channel
 
     def _post(self, message: ServerMessage) -> None:
-        doc = self._server_document()
-        try:
-            payload_size(message, self._limit)
-        except ValueError as e:
-            raise ValueError(f"{message['type']} message refused: {e} (BokehLive.max_message_size)") from None
-        chunks: list[dict[str, Any]] = []
-        small = split(message, chunks)
-        try:
-            inline = payload_size(small, MAX_INLINE_BYTES)
-        except ValueError:
-            raise ValueError(f"{message['type']} message refused: over {MAX_INLINE_BYTES} bytes of text, numbers "
-                             "or lists; send large data as bytes or numpy arrays, which travel in chunks") from None
-        self._outbox.append((small, chunks, inline))
-        if not self._flush_scheduled:
-            # One event per tick carries everything posted meanwhile; a next-tick callback
-            # also runs with the document lock, which sending needs, from any caller.
-            self._flush_scheduled = True
-            doc.add_next_tick_callback(self._flush)
-
-    def _flush(self) -> None:
-        self._flush_scheduled = False
-        doc = self.document
-        if doc is None or not self._view_ready:
-            return  # kept until a view in the browser says it is there (_on_client_messages)
-        _bokeh_internals.watch_session(doc, self._on_disconnect)
-        # Chunks go before the message that needs them. An event holds at most EVENT_BYTES,
-        # or one larger item alone (a message of at most MAX_INLINE_BYTES): every event stays
-        # under Bokeh's 20 MiB websocket message limit.
-        messages: list[ServerMessage] = []
-        chunks: list[dict[str, Any]] = []
-        size = 0
-
-        def make_room(n: int) -> None:
-            nonlocal messages, chunks, size
-            if (messages or chunks) and size + n > EVENT_BYTES:
-                doc.callbacks.send_event(ServerMessages(self, messages, chunks))
-                messages, chunks, size = [], [], 0
-            size += n
-
-        for message, pieces, inline in self._outbox:
-            for chunk in pieces:
-                make_room(chunk_size(chunk))
-                chunks.append(chunk)
-            make_room(inline)
-            messages.append(message)
-        self._outbox = []
-        if messages or chunks:
-            doc.callbacks.send_event(ServerMessages(self, messages, chunks))
+        self._live_channel().post(message)
 
     def _attach_document(self, doc: Document) -> None:
-        # Subscribe only under a server (a subscription in standalone output makes Bokeh warn
-        # that Python callbacks cannot run there), and before Bokeh registers subscriptions.
-        if doc.session_context is not None and ClientMessages.event_name not in self.subscribed_events:
+        under_server = doc.session_context is not None
+        if under_server and not self._made_here:
+            # Built by Bokeh from a client's message, not by the app: it gets no channel.
+            _log_client_model(self)
+        elif under_server and ClientMessages.event_name not in self.subscribed_events:
+            # Subscribe only under a server (a subscription in standalone output makes Bokeh
+            # warn that Python callbacks cannot run there), and before Bokeh registers
+            # subscriptions.
             self.on_event(ClientMessages, self._on_client_messages)  # type: ignore[arg-type]
         super()._attach_document(doc)
-        if doc.session_context is not None:
-            # The session exists only once the app script has run: look at it next tick.
-            doc.add_next_tick_callback(lambda: _bokeh_internals.watch_session(doc, self._on_disconnect))
-
-    def _on_disconnect(self) -> None:
-        """The browser is gone: fail every pending call now instead of at its timeout, and
-        hold new messages until a view is back (BokehJS reconnects with new views)."""
-        doc = self.document
-        for model in _live_models(doc) if doc else [self]:
-            model._view_ready = False
-            model._fail_pending("the browser disconnected before answering")
-
-    def _fail_pending(self, reason: str) -> None:
-        self._blobs.clear()
-        pending, self._pending = self._pending, {}
-        for future in pending.values():
-            if not future.done():
-                future.set_exception(LiveError(reason))
-
-    def _reject(self, rejected: Rejected) -> None:
-        self._rejections += 1
-        if self._rejections <= MAX_LOGGED_REJECTIONS:
-            log.warning("BokehLive %s dropped a browser message: %s", self.id, rejected.reason)
-            if self._rejections == MAX_LOGGED_REJECTIONS:
-                log.warning("BokehLive %s: further dropped messages are not logged", self.id)
+        if under_server and self._made_here:
+            _watch_document(doc, self)
 
     def _on_client_messages(self, event: ClientMessages) -> None:
-        if not self._view_ready:
-            # A view sends a batch (maybe empty) as soon as it exists: what the server sends
-            # before that would be lost, as Bokeh drops events for a session with no
-            # connection yet and BokehJS has nothing to give them to.
-            self._view_ready = True
-            self._flush()
-        if event.unexpected:
-            self._reject(Rejected(f"unexpected event fields {event.unexpected[:5]}"))
-        self._blobs.limit = self._limit
-        for chunk in event.chunks if isinstance(event.chunks, list) else [None]:
-            reason = self._blobs.add(chunk)
-            if reason is not None:
-                self._reject(Rejected(reason))
-        try:
-            messages = self._blobs.restore(event.messages)
-        except (ValueError, RecursionError) as e:
-            self._reject(Rejected(f"batch refused: {e}"))
-            return
-        for message in parse_client_messages(messages, self._limit):
-            if isinstance(message, Rejected):
-                self._reject(message)
-            elif message["type"] == "output":
-                self._set_output(message["data"])
-            else:
-                future = self._pending.get(message["request_id"])
-                if future is None or future.done():
-                    self._reject(Rejected("reply to an unknown or finished request"))
-                elif message["type"] == "run_python_result":
-                    future.set_result(message["result"])
-                else:
-                    error_type, traceback = message["error_type"], message["error"]
-                    last = traceback.strip().splitlines()[-1] if traceback.strip() else error_type
-                    future.set_exception(LiveError(last, error_type=error_type, traceback=traceback))
+        self._live_channel().receive(event)
+
+    def _on_message(self, message: Output | ViewState) -> None:
+        channel = self._live_channel()
+        if message["type"] == "output":
+            self._set_output(message["data"])
+        elif message["state"] == "hidden":
+            channel.disconnected("the page was left before answering (it may be kept in the browser's "
+                                 "back/forward cache); calls fail until it is shown again")
+        else:
+            channel.view_ready = True
+            channel.flush()
 
     def _set_output(self, data: Any) -> None:
         # Set it as a change made by the session, so Bokeh does not echo it back to the
@@ -381,16 +313,66 @@ class BokehLive(LayoutDOM):
 
     def set_from_json(self, name: str, value: Any, *, setter: Any = None) -> None:
         # Browser-originated changes arrive with the connection as setter.
-        if setter is not None and name in SERVER_OWNED:
-            self._reject(Rejected(f"the browser may not set {name!r}"))
-            return
+        if setter is not None and self._made_here:
+            if name in SERVER_OWNED:
+                self._live_channel().refuse(f"the browser may not set {name!r}")
+                return
+            if name in BROWSER_TEXT and isinstance(value, str) and len(value) > MAX_TEXT_CHARS:
+                value = keep_tail(value)
         super().set_from_json(name, value, setter=setter)
 
 
-def _live_models(doc: Document) -> list[BokehLive]:
-    return [model for model in list(doc.models) if isinstance(model, BokehLive)]
+#: Text properties the browser writes; each keeps at most MAX_TEXT_CHARS characters.
+BROWSER_TEXT = frozenset({"stdout", "stderr", "error", "code"})
 
 
 def _session_of(doc: Document | None) -> Any:
     ctx = doc.session_context if doc is not None else None
     return getattr(ctx, "session", None) if ctx is not None else None
+
+
+#: The BokehLive models of each server document, to reach even once the document is gone.
+_watched: weakref.WeakKeyDictionary[Document, weakref.WeakSet[BokehLive]] = weakref.WeakKeyDictionary()
+
+
+def _watch_document(doc: Document, model: BokehLive) -> None:
+    """Fail ``model``'s pending calls when the browser goes or the session ends. The
+    document is watched once, for all its models."""
+    models = _watched.get(doc)
+    if models is not None:
+        models.add(model)
+        return
+    models = _watched[doc] = weakref.WeakSet([model])
+
+    def fail_all(reason: str) -> None:
+        for each in list(models):
+            if each._channel is not None:
+                each._channel.disconnected(reason)
+
+    def session_destroyed(session_context: Any) -> None:
+        fail_all("the Bokeh session ended before the browser answered")
+
+    doc.on_session_destroyed(session_destroyed)
+    # The session exists only once the app script has run: look at it next tick.
+    doc.add_next_tick_callback(
+        lambda: _bokeh_internals.watch_session(doc, lambda: fail_all("the browser disconnected before answering")))
+
+
+def _guarded(model: BokehLive, callback: Callable[[str, Any, Any], None]) -> Callable[[str, Any, Any], None]:
+    def guarded(attr: str, old: Any, new: Any) -> None:
+        try:
+            callback(attr, old, new)
+        except Exception as e:
+            model._live_channel().callback_failed(e)
+
+    return guarded
+
+
+_client_models_logged = 0
+
+
+def _log_client_model(model: BokehLive) -> None:
+    global _client_models_logged
+    _client_models_logged += 1
+    if _client_models_logged <= 10:
+        log.warning("%s", clean(f"ignoring BokehLive {model.id}: a browser added it to the document, not the app"))

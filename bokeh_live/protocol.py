@@ -1,76 +1,87 @@
 """The wire protocol between a ``BokehLive`` model on the server and its view in the browser.
 
-Every message is a dict tagged by ``type``. The five message types are named here and
-nowhere else on the Python side; ``bokehjs_ext/protocol.ts`` is the TypeScript twin, and
-``tests/test_protocol.py`` keeps the two lists equal.
+Every message is a dict tagged by ``type``. The message types are named here and nowhere
+else on the Python side; ``bokehjs_ext/protocol.ts`` is the TypeScript twin, and
+``tests/test_protocol.py`` keeps the two lists equal. PanelLive's five types
+(``server_data``, ``run_python``, ``output``, ``run_python_result``, ``run_python_error``)
+keep their shapes; ``cancel``, ``interrupt``, ``restart`` and ``view`` are ours.
 
 Messages travel in batches on two Bokeh events of the model: :class:`ServerMessages`
 (server to browser, sent with ``document.callbacks.send_event``) and
-:class:`ClientMessages` (browser to server, a model event). A batch is a list, so
-many calls in flight cost one websocket message per tick rather than one each.
+:class:`ClientMessages` (browser to server, a model event). ``channel.py`` packs and
+unpacks them.
 
-Anything arriving from the browser can be forged: :func:`parse_client_messages` checks
-shape, types and size and turns everything it does not accept into a :class:`Rejected`
-with a reason, never an exception.
+Anything arriving from the browser can be forged: :func:`parse_client_message` checks
+shape and types and turns everything it does not accept into a :class:`Rejected` with a
+reason, never an exception.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from json.encoder import encode_basestring_ascii
 from typing import Any, Literal, TypedDict
 
 from bokeh.events import ModelEvent
 
+from .shared import MAX_DEPTH, MAX_ID_LENGTH
+
 __all__ = (
-    "MAX_MESSAGE_BYTES",
     "ClientMessage",
     "ClientMessages",
-    "Output",
     "Rejected",
-    "RunPython",
-    "RunPythonError",
-    "RunPythonResult",
-    "ServerData",
     "ServerMessage",
     "ServerMessages",
-    "parse_client_messages",
-    "payload_size",
+    "measure",
+    "parse_client_message",
 )
-
-#: Default cap on the decoded size of one batch of messages, either way. Binary values
-#: beyond a few MiB travel in chunks (chunks.py), so this may exceed Bokeh's 20 MiB limit.
-MAX_MESSAGE_BYTES = 64 * 1024 * 1024
-
-#: The most a batch may hold that is not bytes or arrays: it must fit one websocket message.
-MAX_INLINE_BYTES = 16 * 1024 * 1024
-
-#: Request ids are ``secrets.token_urlsafe(16)``: 22 characters. Anything much longer is junk.
-MAX_REQUEST_ID_LENGTH = 64
-
-#: Nesting deeper than this is refused rather than walked (a forged value could be deep).
-MAX_DEPTH = 64
 
 
 # --- server to browser --------------------------------------------------------------------
 
 class ServerData(TypedDict):
+    """``live.send(data)``: handed to the browser's ``on_server_data`` callbacks."""
+
     type: Literal["server_data"]
     data: Any
 
 
 class RunPython(TypedDict):
+    """``live.run_python(code, **kwargs)``: answered by a result or an error with the same id."""
+
     type: Literal["run_python"]
     code: str
     kwargs: dict[str, Any]
     request_id: str
 
 
-ServerMessage = ServerData | RunPython
+class Cancel(TypedDict):
+    """The call ``request_id`` ended on the server (timeout, cancellation): stop running it."""
+
+    type: Literal["cancel"]
+    request_id: str
+
+
+class Interrupt(TypedDict):
+    """``live.interrupt()``: stop whatever this model is running."""
+
+    type: Literal["interrupt"]
+
+
+class Restart(TypedDict):
+    """``live.restart()``: a fresh Python runtime for the page."""
+
+    type: Literal["restart"]
+
+
+ServerMessage = ServerData | RunPython | Cancel | Interrupt | Restart
 
 
 # --- browser to server --------------------------------------------------------------------
 
 class Output(TypedDict):
+    """``bokeh_live.send(data)`` in the browser: becomes the model's ``output``."""
+
     type: Literal["output"]
     data: Any
 
@@ -88,13 +99,21 @@ class _RunPythonErrorBase(TypedDict):
 
 
 class RunPythonError(_RunPythonErrorBase, total=False):
-    error_type: str  # the exception's class name; optional, older clients omit it
+    error_type: str  # the exception's class name; optional, PanelLive's clients omit it
 
 
-ClientMessage = Output | RunPythonResult | RunPythonError
+class ViewState(TypedDict):
+    """The page was hidden (navigated away, kept in the browser's back/forward cache) or
+    shown again. A view also announces itself with an empty batch when it starts."""
 
-SERVER_MESSAGE_TYPES = ("server_data", "run_python")
-CLIENT_MESSAGE_TYPES = ("output", "run_python_result", "run_python_error")
+    type: Literal["view"]
+    state: Literal["hidden", "shown"]
+
+
+ClientMessage = Output | RunPythonResult | RunPythonError | ViewState
+
+SERVER_MESSAGE_TYPES = ("server_data", "run_python", "cancel", "interrupt", "restart")
+CLIENT_MESSAGE_TYPES = ("output", "run_python_result", "run_python_error", "view")
 
 
 # --- the two Bokeh events that carry batches ------------------------------------------------
@@ -118,7 +137,7 @@ class ClientMessages(ModelEvent):  # type: ignore[no-untyped-call]
     """A batch of :data:`ClientMessage` from a ``BokehLive`` view.
 
     Bokeh builds this with ``cls(**values)`` from whatever the browser sent, so the
-    constructor takes anything and leaves judging it to :func:`parse_client_messages`.
+    constructor takes anything and leaves judging it to the channel.
     """
 
     event_name = "bokeh_live_client"
@@ -127,10 +146,62 @@ class ClientMessages(ModelEvent):  # type: ignore[no-untyped-call]
         super().__init__(model=model)
         self.messages = messages
         self.chunks = chunks
-        self.unexpected = sorted(unexpected)
+        self.unexpected = sorted(map(str, unexpected))
 
     def event_values(self) -> dict[str, Any]:
         return dict(**super().event_values(), messages=self.messages, chunks=self.chunks)
+
+
+# --- sizes ------------------------------------------------------------------------------------
+
+#: Bokeh's serializer writes a dict as {"type":"map","entries":[[k,v],...]}.
+_MAP_OVERHEAD = len('{"type":"map","entries":[]}')
+
+
+def measure(value: Any, limit: int, *, max_depth: int = MAX_DEPTH) -> tuple[int, int]:
+    """``(json_bytes, binary_bytes)`` of a value as Bokeh's server sends it: the UTF-8
+    bytes of its JSON text (Bokeh's encoder escapes non-ASCII, 6 bytes a character) and
+    the bytes of its binary buffers. Exact for strings, an upper bound for the rest.
+
+    Raises ``ValueError`` once the two together pass ``limit`` (it stops walking there),
+    or past ``max_depth`` levels of nesting.
+    """
+    text = binary = 0
+    stack: list[tuple[Any, int]] = [(value, 0)]
+    while stack:
+        item, depth = stack.pop()
+        if depth > max_depth:
+            raise ValueError(f"nested deeper than {max_depth} levels")
+        if isinstance(item, str):
+            text += len(encode_basestring_ascii(item))
+        elif isinstance(item, (bool, type(None))):
+            text += 5
+        elif isinstance(item, int):
+            text += item.bit_length() * 30103 // 100000 + 2
+        elif isinstance(item, float):
+            text += 24
+        elif isinstance(item, (bytes, bytearray)):
+            binary += len(item)
+            text += 80  # the buffer reference
+        elif isinstance(item, memoryview) or (hasattr(item, "nbytes") and hasattr(item, "dtype")):
+            binary += int(item.nbytes)
+            text += 160  # an ndarray's reference: dtype, shape, order, buffer id
+        elif isinstance(item, dict):
+            text += _MAP_OVERHEAD + 4 * len(item)
+            for k, v in item.items():
+                stack.append((k, depth + 1))
+                stack.append((v, depth + 1))
+        elif isinstance(item, (list, tuple)):
+            text += 2 + len(item)
+            stack.extend((v, depth + 1) for v in item)
+        elif hasattr(item, "itemsize") and hasattr(item, "__len__"):  # array.array
+            binary += item.itemsize * len(item)
+            text += 160
+        else:
+            text += 24
+        if text + binary > limit:
+            raise ValueError(f"larger than the limit of {limit} bytes")
+    return text, binary
 
 
 # --- validation -----------------------------------------------------------------------------
@@ -143,88 +214,46 @@ class Rejected:
     reason: str
 
 
-class _TooLarge(Exception):
-    pass
-
-
-def payload_size(value: Any, limit: int = MAX_MESSAGE_BYTES) -> int:
-    """Bytes a decoded value occupies on the wire, roughly; raises ``ValueError`` past ``limit``
-    or :data:`MAX_DEPTH`. Stops walking as soon as the limit is passed."""
-    total = 0
-    stack: list[tuple[Any, int]] = [(value, 0)]
-    while stack:
-        item, depth = stack.pop()
-        if depth > MAX_DEPTH:
-            raise ValueError(f"nested deeper than {MAX_DEPTH} levels")
-        if isinstance(item, str):
-            total += len(item)
-        elif isinstance(item, (bytes, bytearray, memoryview)):
-            total += len(item) if not isinstance(item, memoryview) else item.nbytes
-        elif hasattr(item, "nbytes") and hasattr(item, "dtype"):  # numpy without importing it
-            total += int(item.nbytes)
-        elif isinstance(item, dict):
-            total += 2 * len(item)
-            stack.extend((k, depth + 1) for k in item)
-            stack.extend((v, depth + 1) for v in item.values())
-        elif isinstance(item, (list, tuple)):
-            total += len(item)
-            stack.extend((v, depth + 1) for v in item)
-        elif hasattr(item, "itemsize") and hasattr(item, "__len__"):  # array.array
-            total += item.itemsize * len(item)
-        else:
-            total += 8
-        if total > limit:
-            raise ValueError(f"larger than the limit of {limit} bytes")
-    return total
-
-
 def _request_id(msg: dict[str, Any]) -> str | None:
     rid = msg.get("request_id")
-    if isinstance(rid, str) and 0 < len(rid) <= MAX_REQUEST_ID_LENGTH:
+    if isinstance(rid, str) and 0 < len(rid) <= MAX_ID_LENGTH:
         return rid
     return None
 
 
-def parse_client_messages(
-    messages: Any, limit: int = MAX_MESSAGE_BYTES
-) -> list[ClientMessage | Rejected]:
-    """Check a batch that arrived from the browser, message by message.
-
-    A batch that is not a list, or is larger than ``limit`` as a whole, is one ``Rejected``.
-    Otherwise each element is returned as a valid message or a ``Rejected`` in its place,
-    so a single bad message never costs the good ones beside it.
-    """
-    if not isinstance(messages, list):
-        return [Rejected(f"a batch must be a list, not {type(messages).__name__}")]
-    try:
-        payload_size(messages, limit)
-    except ValueError as e:
-        return [Rejected(f"batch refused: {e}")]
-    return [_parse_one(m) for m in messages]
+def _keys(msg: dict[str, Any]) -> list[str]:
+    return sorted(str(k)[:40] for k in list(msg)[:8])
 
 
-def _parse_one(msg: Any) -> ClientMessage | Rejected:
+def parse_client_message(msg: Any) -> ClientMessage | Rejected:
+    """Check one message from the browser (its values already restored by the channel)."""
     if not isinstance(msg, dict):
         return Rejected(f"a message must be a dict, not {type(msg).__name__}")
     kind = msg.get("type")
     if kind == "output":
-        if set(msg) != {"type", "data"}:
-            return Rejected(f"'output' takes the keys type, data; got {sorted(map(str, msg))}")
+        if msg.keys() != {"type", "data"}:
+            return Rejected(f"'output' takes the keys type, data; got {_keys(msg)}")
         return Output(type="output", data=msg["data"])
+
+    if kind == "view":
+        state = msg.get("state")
+        if msg.keys() != {"type", "state"} or state not in ("hidden", "shown"):
+            return Rejected("'view' takes a state of 'hidden' or 'shown'")
+        return ViewState(type="view", state=state)
 
     if kind not in ("run_python_result", "run_python_error"):
         return Rejected(f"unknown message type {str(kind)[:40]!r}")
     rid = _request_id(msg)
     if rid is None:
-        return Rejected(f"{kind!r} needs a string request_id of 1 to {MAX_REQUEST_ID_LENGTH} characters")
+        return Rejected(f"{kind!r} needs a string request_id of 1 to {MAX_ID_LENGTH} characters")
 
     if kind == "run_python_result":
-        if set(msg) != {"type", "request_id", "result"}:
-            return Rejected(f"'run_python_result' takes type, request_id, result; got {sorted(map(str, msg))}")
+        if msg.keys() != {"type", "request_id", "result"}:
+            return Rejected(f"'run_python_result' takes type, request_id, result; got {_keys(msg)}")
         return RunPythonResult(type=kind, request_id=rid, result=msg["result"])
 
     error, error_type = msg.get("error"), msg.get("error_type", "Exception")
-    if not set(msg) <= {"type", "request_id", "error", "error_type"} or not isinstance(error, str) \
-            or not isinstance(error_type, str) or not error_type.isidentifier():
+    if not msg.keys() <= {"type", "request_id", "error", "error_type"} or not isinstance(error, str) \
+            or not isinstance(error_type, str) or not error_type.isidentifier() or len(error_type) > 200:
         return Rejected("'run_python_error' takes a string error and an optional identifier error_type")
     return RunPythonError(type=kind, request_id=rid, error=error, error_type=error_type)

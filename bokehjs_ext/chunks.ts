@@ -5,14 +5,7 @@
 import {is_NDArray, ndarray} from "@bokehjs/core/util/ndarray"
 import type {NDDataType} from "@bokehjs/core/types"
 import {is_plain} from "./values"
-
-export const BLOB = "__bokeh_live_blob__"
-
-/** Bytes of one chunk. */
-export const CHUNK_BYTES = 4 * 1024 * 1024
-
-/** An event takes chunks and messages up to this size; a larger item goes alone. */
-export const EVENT_BYTES = 2 * CHUNK_BYTES
+import {BLOB_TAG as BLOB, CHUNK_BYTES} from "./shared"
 
 export type Chunk = {blob: string, offset: number, size: number, data: ArrayBuffer | ArrayBufferView}
 type Placeholder = {[BLOB]: string, size: number, kind: "bytes" | "ndarray", dtype?: NDDataType, shape?: number[]}
@@ -55,19 +48,56 @@ export function chunk_bytes(chunk: Chunk): number {
   return chunk.data.byteLength
 }
 
-/** Roughly the bytes a value (already split) takes on the wire, as the server counts them. */
-export function inline_bytes(value: unknown, depth: number = 0): number {
+/** The UTF-8 bytes of a string as JSON text (JSON.stringify's escapes included). */
+export function json_string_bytes(text: string): number {
+  let n = 2
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i)
+    if (c == 0x22 || c == 0x5c || c == 0x08 || c == 0x09 || c == 0x0a || c == 0x0c || c == 0x0d) {
+      n += 2
+    } else if (c < 0x20) {
+      n += 6
+    } else if (c < 0x80) {
+      n += 1
+    } else if (c < 0x800) {
+      n += 2
+    } else if (c >= 0xd800 && c <= 0xdbff && i + 1 < text.length && (text.charCodeAt(i + 1) & 0xfc00) == 0xdc00) {
+      n += 4  // a surrogate pair: one code point of 4 bytes
+      i++
+    } else if (c >= 0xd800 && c <= 0xdfff) {
+      n += 6  // a lone surrogate: JSON.stringify escapes it
+    } else {
+      n += 3
+    }
+  }
+  return n
+}
+
+/**
+ * The bytes a value (already split) takes in the event BokehJS sends: its JSON text as UTF-8
+ * (exact for strings, an upper bound for numbers) plus its binary buffers.
+ */
+export function wire_bytes(value: unknown, depth: number = 0): number {
   if (typeof value == "string") {
-    return value.length
+    return json_string_bytes(value)
   }
   if (value instanceof ArrayBuffer || ArrayBuffer.isView(value)) {
-    return value.byteLength
+    return value.byteLength + 160
   }
   if (depth > 64 || value === null || typeof value != "object") {
-    return 8
+    return 24
   }
-  const items = Array.isArray(value) ? value : Object.entries(value).flat()
-  return items.reduce((sum: number, item) => sum + inline_bytes(item, depth + 1), items.length)
+  let n = 32
+  if (Array.isArray(value)) {
+    for (const item of value) {
+      n += wire_bytes(item, depth + 1) + 1
+    }
+  } else {
+    for (const [key, item] of Object.entries(value)) {
+      n += json_string_bytes(key) + wire_bytes(item, depth + 1) + 4
+    }
+  }
+  return n
 }
 
 /** Puts blobs from the server back together (the server is trusted; checks are for bugs). */

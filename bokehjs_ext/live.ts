@@ -10,36 +10,55 @@ import {Signal} from "@bokehjs/core/signaling"
 import type * as p from "@bokehjs/core/properties"
 import type {Dict} from "@bokehjs/core/types"
 
-import {ClientMessages, ServerMessages} from "./protocol"
-import type {ClientMessage, ServerMessage} from "./protocol"
+import {ServerMessages} from "./protocol"
+import type {ServerMessage} from "./protocol"
 import {Runtime, default_index_url} from "./runtime"
+import type {ModelMessage, RuntimeEvent, RuntimeListener} from "./runtime"
 import type {FromWorker} from "./worker"
-import {from_worker, to_worker} from "./values"
-import {Assembler, EVENT_BYTES, chunk_bytes, inline_bytes, split} from "./chunks"
+import {Tail, from_worker, keep_tail, to_worker} from "./values"
 import type {Chunk} from "./chunks"
+import {Channel} from "./channel"
+import {MAX_MESSAGE_BYTES} from "./shared"
 import {CSS, LiveUI, default_width} from "./ui"
+import {refuse_update} from "./allow"
 
-type Run = {kind: "code" | "call", stdout: string, stderr: string}
+/** A run in the worker: the model's `code`, or a server's `run_python` call. */
+type Run = {kind: "code" | "call", stdout: Tail, stderr: Tail, timer?: number, stopped?: string}
+
+/** The last line of a stopped run's error: why it was stopped. */
+const TIMED_OUT = "TimeoutError"
+const STOPPED = "KeyboardInterrupt"
 
 /** `bokeh_live.send` without a server is said once per page, not once per call. */
 let no_server_noted = false
+
+/** While a run of `code` prints, the server's `stdout` and `stderr` follow this often. */
+const STREAM_PROPERTY_MS = 200
 
 export class BokehLiveView extends LayoutDOMView {
   declare model: BokehLive
 
   protected runtime!: Runtime
-  protected ui = new LiveUI({run: (code) => this.run_from_ui(code)})
+  protected ui = new LiveUI({run: (code) => this.run_from_ui(code), stop: () => this.stop_code(`${STOPPED}: stopped from the page`)})
   protected runs = new Map<string, Run>()
   protected code_run: string | null = null
   protected code_runs = 0
-  /** Settles when the model's code has run once (or will not run): calls wait for it. */
+  /** The run of `code` that was stopped (a runaway): a restart does not start it again. */
+  protected stopped_code: string | null = null
+  /** Settles when the model's packages are loaded and its code has run (or will not run):
+   * calls and server data wait for it. A restart makes a new one. */
   protected code_settled!: Promise<void>
   protected settle_code!: () => void
   protected packages_loaded: Promise<string | null> = Promise.resolve(null)
-  protected outbox: ClientMessage[] = []
-  protected flush_scheduled = false
-  protected blobs = new Assembler()
-  protected readonly listener = (message: FromWorker & {model: string}) => this.on_worker(message)
+  /** What the status line says while this model loads its packages. */
+  protected package_phase: string | null = null
+  protected stream_timer: number | null = null
+  protected run_when_ready = false
+  protected channel!: Channel
+  protected readonly listener: RuntimeListener = {
+    message: (message) => this.on_worker(message),
+    runtime: (event) => this.on_runtime(event),
+  }
 
   get child_models(): UIElement[] {
     return []
@@ -47,13 +66,37 @@ export class BokehLiveView extends LayoutDOMView {
 
   override async lazy_initialize(): Promise<void> {
     await super.lazy_initialize()
-    this.code_settled = new Promise((resolve) => this.settle_code = resolve)
+    this.renew_code_settled()
     this.runtime = this.model.runtime()
     this.runtime.attach(this.model.id, this.listener)
-    this.connect_runtime()
-    this.receive()
-    // An empty batch tells the server this view exists: it holds its messages until then.
-    this.model.trigger_event(new ClientMessages(this.model, []))
+    this.channel = new Channel(this.model, (messages) => this.on_server(messages))
+    this.set_status("loading")
+    if (this.runtime.state == "ready") {
+      this.runtime_ready()
+    } else if (this.runtime.state == "failed") {
+      this.on_runtime({kind: "failed", error: this.runtime.failure})
+    }
+    this.channel.receive()
+    this.channel.announce()
+    window.addEventListener("pagehide", this.page_hidden)
+    window.addEventListener("pageshow", this.page_shown)
+  }
+
+  /**
+   * A page left for another stays in the back/forward cache with its websocket open: the
+   * server fails its calls at once instead of at their timeouts, and holds new messages
+   * until the page is shown again.
+   */
+  protected readonly page_hidden = (event: PageTransitionEvent) => {
+    if (event.persisted) {
+      this.channel.send({type: "view", state: "hidden"})
+    }
+  }
+
+  protected readonly page_shown = (event: PageTransitionEvent) => {
+    if (event.persisted) {
+      this.channel.send({type: "view", state: "shown"})
+    }
   }
 
   override connect_signals(): void {
@@ -73,15 +116,19 @@ export class BokehLiveView extends LayoutDOMView {
     this.on_change(examples, () => this.ui.set_examples(this.model.examples))
     this.on_change([value, max_message_size], () => this.send_config())
     this.on_change(packages, () => {
-      this.packages_loaded = this.runtime.ready.then(() => this.runtime.load(this.model.packages))
-      if (this.model.auto_run) {
-        void this.run_code()
+      if (this.runtime.state == "ready") {
+        this.load_packages()
+        if (this.model.auto_run) {
+          void this.run_code()
+        }
       }
     })
-    this.connect(this.model.server_messages, () => this.receive())
+    this.connect(this.model.server_messages, () => this.channel.receive())
   }
 
   override remove(): void {
+    window.removeEventListener("pagehide", this.page_hidden)
+    window.removeEventListener("pageshow", this.page_shown)
     this.runtime.detach(this.model.id, this.listener)
     this.ui.remove()
     super.remove()
@@ -118,29 +165,80 @@ export class BokehLiveView extends LayoutDOMView {
 
   // --- runtime and code ---------------------------------------------------------------
 
-  protected connect_runtime(): void {
-    const stop = this.runtime.watch((message) => {
-      if (message.kind == "phase") {
+  protected on_runtime(event: RuntimeEvent): void {
+    switch (event.kind) {
+      case "phase":
         this.show_status()
-      }
-    })
-    this.set_status("loading")
-    this.packages_loaded = this.runtime.ready.then(() => this.runtime.load(this.model.packages))
-    this.runtime.ready.then(() => {
-      stop()
-      this.send_config()
-      if (this.model.auto_run && this.model.code.trim() != "") {
-        void this.run_code()
-      } else {
-        this.set_status("ready")
+        break
+      case "ready":
+        this.runtime_ready()
+        break
+      case "failed":
+        this.model.setv({status: "error", error: `Pyodide failed to start from ${this.runtime.index_url}\n${event.error}`})
         this.settle_code()
+        this.show_status()
+        break
+      case "restarting":
+        // Runs in the old worker have already ended; calls from now on wait for the re-run.
+        this.renew_code_settled()
+        this.set_status("loading")
+        break
+      case "crashed":
+        this.model.setv({status: "error", error: `RuntimeError: the Python runtime crashed: ${event.error}. ` +
+          "It restarts on the next run or call.\n"})
+        this.settle_code()
+        this.show_status()
+        break
+    }
+  }
+
+  /** A (fresh) runtime is ready: give it this model's state, packages and code. */
+  protected runtime_ready(): void {
+    this.send_config()
+    this.load_packages()
+    const stopped = this.stopped_code != null && this.stopped_code == this.code_run
+    const run = this.run_when_ready || (this.model.auto_run && this.model.code.trim() != "" && !stopped)
+    this.run_when_ready = false
+    if (run) {
+      void this.run_code()
+    } else {
+      void this.packages_loaded.then((failure) => {
+        // A stopped run keeps its error: the namespace it was building is gone.
+        if (failure != null) {
+          this.model.setv({status: "error", error: failure})
+        } else {
+          this.model.status = stopped ? "error" : "ready"
+        }
+        this.settle_code()
+        this.show_status()
+      })
+    }
+  }
+
+  protected load_packages(): void {
+    const {packages} = this.model
+    this.package_phase = packages.length != 0 ? `loading packages: ${packages.join(", ")}` : null
+    const loaded = this.packages_loaded = this.runtime.load(packages)
+    void loaded.then(() => {
+      if (this.packages_loaded == loaded) {
+        this.package_phase = null
       }
-    }, (error: Error) => {
-      stop()
-      this.model.setv({status: "error", error: `Pyodide failed to start from ${this.runtime.index_url}\n${error.message}`})
-      this.settle_code()
-      this.show_status()
     })
+  }
+
+  protected renew_code_settled(): void {
+    this.settle_code?.()
+    this.code_settled = new Promise((resolve) => this.settle_code = resolve)
+  }
+
+  /** Wait for the model's code, including a re-run after a restart that happens meanwhile. */
+  protected async when_code_settled(): Promise<void> {
+    for (let settled = this.code_settled; ; settled = this.code_settled) {
+      await settled
+      if (settled == this.code_settled) {
+        return
+      }
+    }
   }
 
   protected send_config(): void {
@@ -148,11 +246,25 @@ export class BokehLiveView extends LayoutDOMView {
     this.runtime.post({kind: "config", model: this.model.id, value: to_worker(value), limit: max_message_size})
   }
 
+  /** A crashed runtime restarts when something needs it: every model's code then runs again. */
+  protected restart_if_crashed(): boolean {
+    if (this.runtime.state != "crashed") {
+      return false
+    }
+    this.runtime.restart("it had crashed")
+    return true
+  }
+
   /** Run the model's `code` in a fresh namespace, after its packages. */
   async run_code(): Promise<void> {
+    if (this.restart_if_crashed()) {
+      this.run_when_ready = true  // the fresh runtime runs it, with or without auto_run
+      return
+    }
     const id = `code-${++this.code_runs}`
     this.code_run = id
-    this.set_status("running")
+    this.stopped_code = null
+    this.set_status(this.package_phase != null ? "loading" : "running")
     const failure = await this.packages_loaded
     if (this.code_run != id) {
       return  // superseded while packages loaded
@@ -163,51 +275,84 @@ export class BokehLiveView extends LayoutDOMView {
       this.show_status()
       return
     }
+    this.set_status("running")
     this.ui.clear()
-    this.runs.set(id, {kind: "code", stdout: "", stderr: ""})
-    this.runtime.post({kind: "run", model: this.model.id, id, code: this.model.code, kwargs: {}, fresh: true})
+    const run: Run = {kind: "code", stdout: new Tail(), stderr: new Tail()}
+    const {run_timeout} = this.model
+    if (run_timeout != null) {
+      run.timer = window.setTimeout(() => this.stop_code(`${TIMED_OUT}: the code ran longer than run_timeout (${run_timeout} s)`),
+        run_timeout * 1000)
+    }
+    this.runs.set(id, run)
+    this.runtime.run(this.model.id, id, this.model.code, {}, true)
+  }
+
+  /** Stop the running `code` (the Stop button, Esc, run_timeout); `reason` ends its error. */
+  stop_code(reason: string): void {
+    const id = this.code_run
+    const run = id != null ? this.runs.get(id) : null
+    if (id != null && run != null && run.stopped == null) {
+      run.stopped = reason
+      this.stopped_code = id
+      this.runtime.stop([id], reason)
+    }
   }
 
   // --- messages -------------------------------------------------------------------------
-
-  /** Take the batches the model holds, which may have come before this view existed. */
-  protected receive(): void {
-    for (const {messages, chunks} of this.model.inbox.splice(0)) {
-      chunks.forEach((chunk) => this.blobs.add(chunk))
-      this.on_server(messages.map((message) => this.blobs.restore(message) as ServerMessage))
-    }
-  }
 
   protected on_server(messages: ServerMessage[]): void {
     for (const message of messages) {
       switch (message.type) {
         case "server_data": {
           this.el.dispatchEvent(new CustomEvent("bokeh-live:server-data", {detail: message.data, bubbles: true, composed: true}))
-          const transfer: Transferable[] = []
-          const data = to_worker(message.data, transfer)
-          this.runtime.post({kind: "server_data", model: this.model.id, data}, transfer)
+          // After the code that registers on_server_data has run; in order, as promises are.
+          void this.when_code_settled().then(() => {
+            const transfer: Transferable[] = []
+            const data = to_worker(message.data, transfer)
+            this.runtime.post({kind: "server_data", model: this.model.id, data}, transfer)
+          })
           break
         }
         case "run_python": {
           const {code, kwargs, request_id} = message
-          this.runs.set(request_id, {kind: "call", stdout: "", stderr: ""})
-          void this.code_settled.then(() => {
-            const transfer: Transferable[] = []
-            const worker_kwargs = to_worker(kwargs, transfer)
-            this.runtime.post({kind: "run", model: this.model.id, id: request_id, code, kwargs: worker_kwargs, fresh: false}, transfer)
+          this.runs.set(request_id, {kind: "call", stdout: new Tail(), stderr: new Tail()})
+          this.restart_if_crashed()  // then the call waits for this model's code to run again
+          void this.when_code_settled().then(() => {
+            if (this.runs.has(request_id)) {  // not cancelled meanwhile
+              const transfer: Transferable[] = []
+              this.runtime.run(this.model.id, request_id, code, to_worker(kwargs, transfer), false, transfer)
+            }
           })
+          break
+        }
+        case "cancel": {
+          // The server stopped waiting (a timeout, a cancelled task): stop the run, send nothing.
+          this.runs.delete(message.request_id)
+          this.runtime.stop([message.request_id], "the server stopped waiting for a call")
+          break
+        }
+        case "interrupt": {
+          this.stop_code(`${STOPPED}: interrupted by the server`)
+          this.runtime.stop(this.runtime.runs_of(this.model.id), "interrupted by the server")
+          break
+        }
+        case "restart": {
+          this.runtime.restart("the server asked for a restart")
           break
         }
       }
     }
   }
 
-  protected on_worker(message: FromWorker & {model: string}): void {
+  protected on_worker(message: ModelMessage): void {
     switch (message.kind) {
       case "stream": {
         const run = this.runs.get(message.id)
         if (run != null) {
-          run[message.name] += message.text
+          run[message.name].append(message.text)
+          if (run.kind == "code" && message.id == this.code_run) {
+            this.stream_to_server(message.id)
+          }
         }
         if (this.shows(message.id)) {
           this.ui.stream(message.name, message.text)
@@ -231,7 +376,7 @@ export class BokehLiveView extends LayoutDOMView {
           }
           break
         }
-        this.queue({type: "output", data})
+        this.channel.send({type: "output", data})
         break
       }
       case "update": {
@@ -242,12 +387,16 @@ export class BokehLiveView extends LayoutDOMView {
       case "failed": {
         const run = this.runs.get(message.id)
         this.runs.delete(message.id)
-        if (run?.kind == "code") {
+        if (run == null) {
+          break  // a call the server cancelled: it waits for no answer
+        }
+        clearTimeout(run.timer)
+        if (run.kind == "code") {
           this.code_finished(message.id, run, message)
         } else if (message.kind == "done") {
-          this.queue({type: "run_python_result", request_id: message.id, result: from_worker(message.result)})
+          this.channel.send({type: "run_python_result", request_id: message.id, result: from_worker(message.result)})
         } else {
-          this.queue({type: "run_python_error", request_id: message.id, error: message.error, error_type: message.error_type})
+          this.channel.send({type: "run_python_error", request_id: message.id, error: keep_tail(message.error), error_type: message.error_type})
         }
         break
       }
@@ -290,6 +439,10 @@ export class BokehLiveView extends LayoutDOMView {
         return `no model named '${target}' in this document (give the model name="${target}")`
       }
       const props = from_worker(message.props) as {[attr: string]: unknown}
+      const refused = refuse_update(this.model.allow_update, target, model, Object.keys(props))
+      if (refused != null) {
+        return refused
+      }
       for (const [attr, value] of Object.entries(props)) {
         const prop = (model.properties as {[attr: string]: p.Property<unknown> | undefined})[attr]
         if (prop == null) {
@@ -313,71 +466,39 @@ export class BokehLiveView extends LayoutDOMView {
       const text = `bokeh_live.update: ${failure}\n`
       const run = this.runs.get(id)
       if (run != null) {
-        run.stderr += text
+        run.stderr.append(text)
       }
       this.ui.stream("stderr", text)
       console.error(text.trim())
     }
   }
 
-  protected code_finished(id: string, run: Run, message: FromWorker): void {
+  protected code_finished(id: string, run: Run, message: ModelMessage): void {
     if (id != this.code_run) {
       return  // a newer run of `code` has started; its result is the one that counts
     }
-    const {stdout, stderr} = run
+    const [stdout, stderr] = [run.stdout.toString(), run.stderr.toString()]
     if (message.kind == "done") {
-      if (message.repr != null) {
-        this.ui.result(message.repr)
-      }
       this.model.setv({status: "ready", error: "", stdout, stderr})
     } else if (message.kind == "failed") {
-      this.ui.error(message.error)
-      this.model.setv({status: "error", error: message.error, stdout, stderr})
+      const error = run.stopped != null ? `${message.error}\n${run.stopped}\n` : message.error
+      this.ui.error(error)
+      this.model.setv({status: "error", error: keep_tail(error), stdout, stderr})
     }
     this.settle_code()
     this.show_status()
   }
 
-  /**
-   * Replies leave in one batch per task (the worker batches too), however many calls
-   * finished meanwhile. A microtask, not a timer: timers of background tabs are throttled.
-   */
-  protected queue(message: ClientMessage): void {
-    this.outbox.push(message)
-    if (!this.flush_scheduled) {
-      this.flush_scheduled = true
-      queueMicrotask(() => this.flush())
-    }
-  }
-
-  /**
-   * Large binary values go as chunks before their message. An event holds at most
-   * EVENT_BYTES, or one larger item alone: every event stays under Bokeh's 20 MiB limit.
-   */
-  protected flush(): void {
-    this.flush_scheduled = false
-    let messages: ClientMessage[] = []
-    let chunks: Chunk[] = []
-    let size = 0
-    const make_room = (n: number) => {
-      if ((messages.length != 0 || chunks.length != 0) && size + n > EVENT_BYTES) {
-        this.model.trigger_event(new ClientMessages(this.model, messages, chunks))
-        messages = [], chunks = [], size = 0
-      }
-      size += n
-    }
-    for (const message of this.outbox.splice(0)) {
-      const pieces: Chunk[] = []
-      const small = split(message, pieces) as ClientMessage
-      for (const chunk of pieces) {
-        make_room(chunk_bytes(chunk))
-        chunks.push(chunk)
-      }
-      make_room(inline_bytes(small))
-      messages.push(small)
-    }
-    if (messages.length != 0 || chunks.length != 0) {
-      this.model.trigger_event(new ClientMessages(this.model, messages, chunks))
+  /** The server sees what a running `code` prints while it runs, a few times a second. */
+  protected stream_to_server(id: string): void {
+    if (this.stream_timer == null) {
+      this.stream_timer = window.setTimeout(() => {
+        this.stream_timer = null
+        const run = this.runs.get(id)
+        if (run != null && id == this.code_run) {
+          this.model.setv({stdout: run.stdout.toString(), stderr: run.stderr.toString()})
+        }
+      }, STREAM_PROPERTY_MS)
     }
   }
 
@@ -391,7 +512,8 @@ export class BokehLiveView extends LayoutDOMView {
   }
 
   protected show_status(): void {
-    this.ui.show_status(this.model.status, this.runtime?.phase ?? "starting", this.model.error)
+    const phase = this.runtime?.state == "ready" ? this.package_phase ?? this.runtime.phase : this.runtime?.phase
+    this.ui.show_status(this.model.status, phase ?? "starting", this.model.error)
   }
 
   /** Output of a run of `code` that a newer run replaced would land in the newer one's. */
@@ -428,6 +550,8 @@ export namespace BokehLive {
     max_message_size: p.Property<number>
     examples: p.Property<Dict<string>>
     theme: p.Property<"auto" | "light" | "dark">
+    allow_update: p.Property<Dict<string[]>>
+    run_timeout: p.Property<number | null>
   }
 }
 
@@ -470,7 +594,7 @@ export class BokehLive extends LayoutDOM {
   static {
     this.prototype.default_view = BokehLiveView
 
-    this.define<BokehLive.Props>(({Any, Bool, Dict, Enum, Int, List, Nullable, Str}) => ({
+    this.define<BokehLive.Props>(({Any, Bool, Dict, Enum, Float, Int, List, Nullable, Str}) => ({
       code:             [ Str, "" ],
       mode:             [ Enum("editor", "app", "playground", "headless", "compact", "debug"), "editor" ],
       status:           [ Enum("idle", "loading", "ready", "running", "error"), "idle" ],
@@ -482,9 +606,11 @@ export class BokehLive extends LayoutDOM {
       pyodide_url:      [ Nullable(Str), null ],
       value:            [ Any, null ],
       output:           [ Any, null ],
-      max_message_size: [ Int, 64 * 1024 * 1024 ],
+      max_message_size: [ Int, MAX_MESSAGE_BYTES ],
       examples:         [ Dict(Str), {} ],
       theme:            [ Enum("auto", "light", "dark"), "auto" ],
+      allow_update:     [ Dict(List(Str)), {} ],
+      run_timeout:      [ Nullable(Float), 300 ],
     }))
   }
 }

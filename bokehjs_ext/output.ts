@@ -7,6 +7,7 @@ import {embed_item} from "@bokehjs/embed"
 import type {JsonItem} from "@bokehjs/embed"
 import type {ViewManager} from "@bokehjs/core/view_manager"
 import {sanitize_html} from "./sanitize"
+import {refuse_item} from "./allow"
 
 export type Stream = "stdout" | "stderr"
 
@@ -92,12 +93,20 @@ export class OutputArea {
     this.append(() => div({class: "bl-error"}, head, lines.length != 0 ? body : null))
   }
 
-  /** `bokeh_live.display(obj)`: kind "html", "bokeh" (a json_item dict) or "text". */
+  /** `bokeh_live.display(obj)`: kind "html", "bokeh" (a json_item dict) or "text"; "result"
+   * is the repr of a code run's last expression. */
   display(kind: string, data: unknown): void {
-    if (kind == "html") {
+    if (kind == "result") {
+      this.result(String(data))
+    } else if (kind == "html") {
       const el = div({class: "bl-html"}, sanitize_html(String(data)))
       this.append(() => el)
     } else if (kind == "bokeh" && is_json_item(data)) {
+      const refused = refuse_item(data)
+      if (refused != null) {
+        this.stream("stderr", `bokeh_live.display: not shown: ${refused}\n`)
+        return
+      }
       const el = div({class: "bl-plot"})
       this.append(() => el)
       void this.embed(el, data)

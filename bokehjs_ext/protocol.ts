@@ -13,16 +13,20 @@ import type {Chunk} from "./chunks"
 // server -> browser
 export type ServerData = {type: "server_data", data: unknown}
 export type RunPython = {type: "run_python", code: string, kwargs: {[name: string]: unknown}, request_id: string}
-export type ServerMessage = ServerData | RunPython
+export type Cancel = {type: "cancel", request_id: string}
+export type Interrupt = {type: "interrupt"}
+export type Restart = {type: "restart"}
+export type ServerMessage = ServerData | RunPython | Cancel | Interrupt | Restart
 
 // browser -> server
 export type Output = {type: "output", data: unknown}
 export type RunPythonResult = {type: "run_python_result", request_id: string, result: unknown}
 export type RunPythonError = {type: "run_python_error", request_id: string, error: string, error_type: string}
-export type ClientMessage = Output | RunPythonResult | RunPythonError
+export type ViewState = {type: "view", state: "hidden" | "shown"}
+export type ClientMessage = Output | RunPythonResult | RunPythonError | ViewState
 
-export const SERVER_MESSAGE_TYPES: readonly ServerMessage["type"][] = ["server_data", "run_python"]
-export const CLIENT_MESSAGE_TYPES: readonly ClientMessage["type"][] = ["output", "run_python_result", "run_python_error"]
+export const SERVER_MESSAGE_TYPES: readonly ServerMessage["type"][] = ["server_data", "run_python", "cancel", "interrupt", "restart"]
+export const CLIENT_MESSAGE_TYPES: readonly ClientMessage["type"][] = ["output", "run_python_result", "run_python_error", "view"]
 
 /**
  * A batch from the server, sent with `document.callbacks.send_event`. `chunks` carry the

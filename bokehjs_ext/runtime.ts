@@ -1,6 +1,11 @@
 /**
- * The one Pyodide worker of a page, shared by every BokehLive view on it. Each model keeps
- * its own Python namespace inside; messages from the worker are routed to views by model id.
+ * The Pyodide worker of a page, shared by every BokehLive view on it. Each model keeps its
+ * own Python namespace inside; messages from the worker are routed to views by model id.
+ *
+ * The runtime makes sure every run and every package load ends: it knows which runs are in
+ * the worker, stops one on request (cancel if it waits at an await; else an interrupt when
+ * the page is cross-origin isolated; else, or if that is not honoured, a fresh worker),
+ * and turns a worker that dies into an ending for everything that was in it.
  */
 import {worker_main} from "./worker"
 import type {FromWorker, ToWorker} from "./worker"
@@ -9,26 +14,62 @@ import {BROWSER_PY} from "./browser_py"
 export const PYODIDE_VERSION = "314.0.7"
 export const PYODIDE_CDN = `https://cdn.jsdelivr.net/pyodide/v${PYODIDE_VERSION}/full/`
 
-export type ModelListener = (message: FromWorker & {model: string}) => void
-export type RuntimeListener = (message: FromWorker) => void
+/** How long a run may ignore a cancel before it is interrupted, then before the worker goes. */
+const CANCEL_GRACE_MS = 100
+const INTERRUPT_GRACE_MS = 1000
+/** Package loads and Pyodide's start each have an end. */
+const LOAD_TIMEOUT_MS = 300_000
+const START_TIMEOUT_MS = 180_000
+
+export type ModelMessage = FromWorker & {model: string}
+
+/** Runtime-wide news for the views: where start-up is, and when everything was lost. */
+export type RuntimeEvent =
+  | {kind: "phase", phase: string}
+  | {kind: "ready"}
+  | {kind: "failed", error: string}
+  | {kind: "restarting", reason: string}
+  | {kind: "crashed", error: string}
+
+export interface RuntimeListener {
+  message(message: ModelMessage): void
+  runtime(event: RuntimeEvent): void
+}
+
+/** Where the bundle was loaded from, when a Bokeh server (or another host) serves it. */
+function bundle_url(): string | null {
+  const script = document.querySelector<HTMLScriptElement>('script[src*="/extensions/bokeh_live/bokeh_live"]')
+  return script?.src ?? null
+}
 
 /**
  * Where Pyodide lives when the model does not say: beside this bundle when a Bokeh server
  * serves it (`/static/extensions/bokeh_live/pyodide/`), else the public CDN.
  */
 export function default_index_url(): string {
-  const script = document.querySelector<HTMLScriptElement>('script[src*="/extensions/bokeh_live/bokeh_live"]')
-  return script != null ? new URL("pyodide/", script.src).href : PYODIDE_CDN
+  const bundle = bundle_url()
+  return bundle != null ? new URL("pyodide/", bundle).href : PYODIDE_CDN
 }
 
+/**
+ * The worker script: the static `worker.mjs` beside the bundle when the page may use it (a
+ * same-origin file needs no `blob:` or eval in a Content-Security-Policy), else one made
+ * from the worker function's source (standalone HTML; a `data:` URL on file:// pages).
+ */
 function worker_url(): string {
+  const bundle = bundle_url()
+  if (bundle != null && new URL(bundle).origin == location.origin) {
+    return new URL("worker.mjs", bundle).href
+  }
   const source = `(${worker_main.toString()})()\n`
-  // A blob: module worker is refused on file:// pages; a data: URL one is not.
   if (location.protocol == "file:") {
     return `data:text/javascript;charset=utf-8,${encodeURIComponent(source)}`
   }
   return URL.createObjectURL(new Blob([source], {type: "text/javascript"}))
 }
+
+type Run = {model: string, stopping: boolean}
+type Load = {resolve: (error: string | null) => void, timer: number}
 
 export class Runtime {
   private static _shared: Runtime | null = null
@@ -45,54 +86,96 @@ export class Runtime {
   }
 
   phase: string = "starting"
-  state: "loading" | "ready" | "failed" = "loading"
+  state: "loading" | "ready" | "failed" | "crashed" = "loading"
   failure: string = ""
-  readonly ready: Promise<void>
+  /** Fresh workers started after the first: a count the views and tests can read. */
+  restarts = 0
 
-  private readonly worker: Worker
-  private readonly models = new Map<string, ModelListener>()
-  private readonly watchers = new Set<RuntimeListener>()
-  private readonly loads = new Map<string, (error: string | null) => void>()
-  private readonly outgoing: ToWorker[] = []
-  private readonly transfers: Transferable[] = []
+  /** Shared with the worker when the page is cross-origin isolated: writing 2 raises
+   * KeyboardInterrupt in the running Python code. */
+  private readonly interrupt: Int32Array | null =
+    typeof SharedArrayBuffer != "undefined" && globalThis.crossOriginIsolated ? new Int32Array(new SharedArrayBuffer(4)) : null
+  private worker: Worker | null = null
+  private readonly listeners = new Map<string, RuntimeListener>()
+  private readonly runs = new Map<string, Run>()
+  private readonly loads = new Map<string, Load>()
+  private outgoing: ToWorker[] = []
+  private transfers: Transferable[] = []
+  private start_timer = 0
   private next_id = 0
 
   private constructor(readonly index_url: string) {
-    this.worker = new Worker(worker_url(), {type: "module", name: "bokeh_live"})
-    this.ready = new Promise((resolve, reject) => {
-      this.watchers.add((message) => {
-        if (message.kind == "ready") {
-          this.state = "ready"
-          resolve()
-        } else if (message.kind == "init_failed") {
-          this.state = "failed"
-          this.failure = message.error
-          reject(new Error(message.error))
-        } else if (message.kind == "phase") {
-          this.phase = message.phase
-        }
-      })
-    })
-    this.ready.catch(() => {})  // views report the failure; nothing here is unhandled
-    this.worker.onmessage = (event: MessageEvent<FromWorker>) => this.receive(event.data)
-    this.worker.onerror = (event: ErrorEvent) => {
-      this.receive({kind: "init_failed", error: `the Pyodide worker failed: ${event.message}`})
+    this.start("")
+  }
+
+  get can_interrupt(): boolean {
+    return this.interrupt != null
+  }
+
+  private start(reason: string): void {
+    this.state = "loading"
+    this.phase = reason == "" ? "starting" : `restarting Python (${reason})`
+    const worker = this.worker = new Worker(worker_url(), {type: "module", name: "bokeh_live"})
+    worker.onmessage = (event: MessageEvent<FromWorker>) => {
+      if (worker == this.worker) {
+        this.receive(event.data)
+      }
     }
-    this.post({kind: "init", index_url, browser_py: BROWSER_PY})
+    worker.onerror = (event: ErrorEvent) => {
+      if (worker == this.worker) {
+        const error = `the Pyodide worker failed: ${event.message || "it could not be loaded"}`
+        this.receive(this.state == "loading" ? {kind: "init_failed", error} : {kind: "crashed", error})
+      }
+    }
+    worker.postMessage({kind: "init", index_url: this.index_url, browser_py: BROWSER_PY,
+      interrupt: (this.interrupt?.buffer as SharedArrayBuffer | undefined) ?? null} satisfies ToWorker)
+    this.start_timer = window.setTimeout(() => {
+      this.receive({kind: "init_failed", error: `Pyodide did not start within ${START_TIMEOUT_MS / 1000} s`})
+    }, START_TIMEOUT_MS)
+    this.emit({kind: "phase", phase: this.phase})
+  }
+
+  private emit(event: RuntimeEvent): void {
+    for (const listener of [...this.listeners.values()]) {
+      listener.runtime(event)
+    }
   }
 
   private receive(message: FromWorker): void {
-    if (message.kind == "batch") {
-      message.messages.forEach((m) => this.receive(m))
-    } else if ("model" in message) {
-      this.models.get(message.model)?.(message)
-    } else if (message.kind == "loaded") {
-      this.loads.get(message.id)?.(message.error)
-      this.loads.delete(message.id)
-    } else {
-      for (const watcher of [...this.watchers]) {
-        watcher(message)
-      }
+    switch (message.kind) {
+      case "batch":
+        message.messages.forEach((m) => this.receive(m))
+        break
+      case "phase":
+        this.phase = message.phase
+        this.emit(message)
+        break
+      case "ready":
+        clearTimeout(this.start_timer)
+        this.state = "ready"
+        this.emit(message)
+        break
+      case "init_failed":
+        clearTimeout(this.start_timer)
+        this.state = "failed"
+        this.failure = message.error
+        this.end_everything(message.error)
+        this.emit({kind: "failed", error: message.error})
+        break
+      case "crashed":
+        this.lose_worker(`The Python runtime crashed: ${message.error}. It restarts on the next run or call.`)
+        this.state = "crashed"
+        this.failure = message.error
+        this.emit({kind: "crashed", error: message.error})
+        break
+      case "loaded":
+        this.end_load(message.id, message.error)
+        break
+      default:
+        if (message.kind == "done" || message.kind == "failed") {
+          this.runs.delete(message.id)
+        }
+        this.listeners.get(message.model)?.message(message)
     }
   }
 
@@ -101,49 +184,137 @@ export class Runtime {
    * server batch then run in one task of the worker, and their replies leave together.
    */
   post(message: ToWorker, transfer: Transferable[] = []): void {
-    if (message.kind == "init") {
-      this.worker.postMessage(message)
-      return
-    }
     this.outgoing.push(message)
     this.transfers.push(...transfer)
     if (this.outgoing.length == 1) {
       queueMicrotask(() => {
-        this.worker.postMessage({kind: "batch", messages: this.outgoing.splice(0)}, this.transfers.splice(0))
+        const [messages, transfers] = [this.outgoing, this.transfers]
+        this.outgoing = [], this.transfers = []
+        this.worker?.postMessage({kind: "batch", messages}, transfers)
       })
     }
   }
 
-  /** Listen to runtime-wide news (phase, ready, failure); returns the way to stop. */
-  watch(listener: RuntimeListener): () => void {
-    this.watchers.add(listener)
-    return () => this.watchers.delete(listener)
+  /** Run code for `model` (its `code` when `fresh`); its done/failed reaches the model's listener. */
+  run(model: string, id: string, code: string, kwargs: unknown, fresh: boolean, transfer: Transferable[] = []): void {
+    if (this.state == "crashed") {
+      this.restart("it had crashed")
+    } else if (this.state == "failed") {
+      const error = `RuntimeError: Pyodide failed to start from ${this.index_url}: ${this.failure}\n`
+      queueMicrotask(() => this.listeners.get(model)?.message({kind: "failed", model, id, error, error_type: "RuntimeError"}))
+      return
+    }
+    this.runs.set(id, {model, stopping: false})
+    this.post({kind: "run", model, id, code, kwargs, fresh}, transfer)
   }
 
-  attach(model: string, listener: ModelListener): void {
-    this.models.set(model, listener)
+  /** Whether the worker has this run (it has not ended). */
+  running(id: string): boolean {
+    return this.runs.has(id)
+  }
+
+  runs_of(model: string): string[] {
+    return [...this.runs].filter(([, run]) => run.model == model).map(([id]) => id)
+  }
+
+  /**
+   * Stop these runs: cancel them (a run waiting at an await ends at once); a run still busy
+   * after a moment gets a KeyboardInterrupt if the page is cross-origin isolated; if it
+   * still has not ended, or the page cannot interrupt, the worker is replaced.
+   */
+  stop(ids: string[], reason: string): void {
+    const live = ids.filter((id) => this.runs.has(id) && !this.runs.get(id)!.stopping)
+    if (live.length == 0) {
+      return
+    }
+    live.forEach((id) => this.runs.get(id)!.stopping = true)
+    this.post({kind: "cancel", ids: live})
+    const worker = this.worker
+    const unfinished = () => worker == this.worker && live.some((id) => this.runs.has(id))
+    setTimeout(() => {
+      if (!unfinished()) {
+        return
+      }
+      if (this.interrupt == null) {
+        this.restart(reason)
+        return
+      }
+      Atomics.store(this.interrupt, 0, 2)  // SIGINT: Pyodide raises KeyboardInterrupt and resets it
+      setTimeout(() => {
+        if (unfinished()) {
+          this.restart(`${reason}; the interrupt was not honoured`)
+        }
+      }, INTERRUPT_GRACE_MS)
+    }, CANCEL_GRACE_MS)
+  }
+
+  /** A fresh worker: everything that was in the old one ends now, with `reason`. */
+  restart(reason: string): void {
+    this.lose_worker(`The Python runtime was restarted (${reason}) before this run ended.`)
+    this.restarts++
+    this.emit({kind: "restarting", reason})
+    this.start(reason)
+  }
+
+  private lose_worker(error: string): void {
+    clearTimeout(this.start_timer)
+    this.worker?.terminate()
+    this.worker = null
+    this.outgoing = [], this.transfers = []
+    if (this.interrupt != null) {
+      Atomics.store(this.interrupt, 0, 0)
+    }
+    this.end_everything(error)
+  }
+
+  /** Every run and load in the worker ends with `error`: nothing waits forever. */
+  private end_everything(error: string): void {
+    const runs = [...this.runs]
+    this.runs.clear()
+    for (const [id, {model}] of runs) {
+      this.listeners.get(model)?.message({kind: "failed", model, id, error: `RuntimeError: ${error}\n`, error_type: "RuntimeError"})
+    }
+    for (const id of [...this.loads.keys()]) {
+      this.end_load(id, error)
+    }
+  }
+
+  attach(model: string, listener: RuntimeListener): void {
+    this.listeners.set(model, listener)
   }
 
   /**
    * Stop routing to `listener` and drop the model's namespace, unless a newer view of the
    * same model has attached meanwhile (BokehJS rebuilds views when it reconnects).
    */
-  detach(model: string, listener: ModelListener): void {
-    if (this.models.get(model) === listener) {
-      this.models.delete(model)
+  detach(model: string, listener: RuntimeListener): void {
+    if (this.listeners.get(model) === listener) {
+      this.listeners.delete(model)
       this.post({kind: "forget", model})
     }
   }
 
-  /** Load packages into the shared runtime; resolves with an error text or null. */
+  /** Load packages; resolves with an error text or null, within LOAD_TIMEOUT_MS. */
   load(packages: string[]): Promise<string | null> {
     if (packages.length == 0) {
       return Promise.resolve(null)
     }
     const id = `load-${this.next_id++}`
     return new Promise((resolve) => {
-      this.loads.set(id, resolve)
+      const timer = window.setTimeout(() => {
+        this.end_load(id, `Loading ${JSON.stringify(packages)} took longer than ${LOAD_TIMEOUT_MS / 1000} s`)
+      }, LOAD_TIMEOUT_MS)
+      this.loads.set(id, {resolve, timer})
       this.post({kind: "load", id, packages})
     })
+  }
+
+  private end_load(id: string, error: string | null): void {
+    const load = this.loads.get(id)
+    if (load != null) {
+      this.loads.delete(id)
+      clearTimeout(load.timer)
+      load.resolve(error)
+    }
   }
 }

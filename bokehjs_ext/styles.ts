@@ -145,7 +145,10 @@ export const CSS = `
 .bl-button:focus-visible, .bl-select:focus-visible { outline: 2px solid var(--bl-accent); outline-offset: 1px; }
 .bl-run { background: var(--bl-accent); border-color: var(--bl-accent); color: var(--bl-accent-fg); padding: 0 8px 0 10px; }
 .bl-run:hover:not(:disabled) { background: var(--bl-accent-hover); border-color: var(--bl-accent-hover); }
-.bl-run kbd {
+.bl-stop { display: none; background: var(--bl-error); border-color: var(--bl-error); color: #fff; padding: 0 8px 0 10px; }
+.bl-root[data-status="running"] .bl-stop { display: inline-flex; }
+.bl-root[data-status="running"] .bl-run { display: none; }
+:is(.bl-run, .bl-stop) kbd {
   font: 500 11px/1 var(--bl-ui-font);
   padding: 3px 5px;
   border-radius: 4px;
@@ -255,7 +258,7 @@ export const CSS = `
 }
 .bl-line:focus-visible { outline: 2px solid var(--bl-accent); }
 .bl-root:not([data-mode="editor"], [data-mode="playground"]) .bl-line { color: inherit; text-decoration: none; pointer-events: none; }
-.bl-html { font: 13px/1.5 var(--bl-ui-font); overflow: auto; }
+.bl-html { font: 13px/1.5 var(--bl-ui-font); overflow: auto; position: relative; contain: paint; }
 .bl-html table { border-collapse: collapse; font-size: 12px; }
 .bl-html th, .bl-html td { padding: 4px 10px; border-bottom: 1px solid var(--bl-border); text-align: right; }
 .bl-html thead th { border-bottom-width: 2px; }

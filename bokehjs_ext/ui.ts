@@ -24,6 +24,8 @@ export type Theme = "auto" | "light" | "dark"
 export interface UIHost {
   /** Run `code` now (the editor's Run button, Ctrl/Cmd+Enter); the view writes it to `code`. */
   run(code: string): void
+  /** Stop the running code (the Stop button, Esc). */
+  stop(): void
 }
 
 export type UIProps = {mode: Mode, code: string, theme: Theme, examples: Dict<string>}
@@ -66,6 +68,7 @@ export class LiveUI {
   protected readonly loading_el = div({class: "bl-loading"})
   protected readonly loading_phase = span({class: "bl-loading-phase"})
   protected readonly run_button = button({class: ["bl-button", "bl-run"], type: "button", title: `Run (${MAC ? "⌘" : "Ctrl"}+Enter)`})
+  protected readonly stop_button = button({class: ["bl-button", "bl-stop"], type: "button", title: "Stop the running code (Esc)"})
   protected readonly examples_select = select({class: "bl-select", title: "Examples"})
   protected readonly reset_button = button({class: "bl-button", type: "button", title: "Put the selected example's code back"})
   protected readonly copy_button = button({class: "bl-button", type: "button", title: "Copy the code"})
@@ -91,6 +94,14 @@ export class LiveUI {
     )
     this.run_button.append(icon("run"), "Run", kbd(MAC ? "⌘↵" : "Ctrl ↵"))
     this.run_button.addEventListener("click", () => this.run())
+    this.stop_button.append(icon("stop"), "Stop", kbd("Esc"))
+    this.stop_button.addEventListener("click", () => this.host.stop())
+    this.root_el.addEventListener("keydown", (event) => {
+      if (event.key == "Escape" && this.status == "running") {
+        event.preventDefault()
+        this.host.stop()
+      }
+    })
     this.reset_button.append(icon("reset"), "Reset")
     this.reset_button.addEventListener("click", () => this.reset())
     this.copy_button.append(icon("copy"), span("Copy"))
@@ -221,7 +232,7 @@ export class LiveUI {
       case "playground": {
         const tools = mode == "playground" ? [this.examples_field(), this.reset_button, this.copy_button]
           : [div({class: "bl-title"}, "Python")]
-        const toolbar = div({class: "bl-toolbar"}, ...tools, div({class: "bl-spacer"}), this.status_el, this.run_button)
+        const toolbar = div({class: "bl-toolbar"}, ...tools, div({class: "bl-spacer"}), this.status_el, this.run_button, this.stop_button)
         const editor_pane = div({class: ["bl-pane", "bl-editor-pane"]}, this.ensure_editor().dom)
         this.root_el.replaceChildren(toolbar, div({class: "bl-panes"}, editor_pane, output_pane))
         this.sync_examples()

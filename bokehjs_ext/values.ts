@@ -6,8 +6,7 @@
  */
 import {is_NDArray, ndarray} from "@bokehjs/core/util/ndarray"
 import type {NDDataType} from "@bokehjs/core/types"
-
-export const BINARY = "__bokeh_live_binary__"
+import {BINARY_TAG as BINARY, INT_TAG, MAX_TEXT_CHARS} from "./shared"
 
 type Tagged = {[BINARY]: "bytes", data: ArrayBuffer | Uint8Array}
   | {[BINARY]: "ndarray", dtype: NDDataType, shape: number[], data: ArrayBuffer | Uint8Array}
@@ -72,6 +71,10 @@ export function from_worker(value: unknown): unknown {
   if (value === undefined) {
     return null
   }
+  if (typeof value == "bigint") {
+    // Pyodide makes BigInts of large Python ints, which BokehJS cannot serialize.
+    return Number.isSafeInteger(Number(value)) ? Number(value) : {[INT_TAG]: value.toString()}
+  }
   if (Array.isArray(value)) {
     return value.map(from_worker)
   }
@@ -91,4 +94,36 @@ export function from_worker(value: unknown): unknown {
     return ndarray(buffer, {dtype, shape})
   }
   return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, from_worker(v)]))
+}
+
+/**
+ * The newest `limit` characters of `text`, after a line saying what was dropped: printed
+ * output and tracebacks are capped before they become properties (bokeh_live/shared.py's
+ * keep_tail is the twin).
+ */
+export function keep_tail(text: string, limit: number = MAX_TEXT_CHARS): string {
+  if (text.length <= limit) {
+    return text
+  }
+  return `[bokeh_live: ${text.length - limit} earlier characters dropped]\n${text.slice(-limit)}`
+}
+
+/** Printed text that keeps its newest MAX_TEXT_CHARS characters and counts what it dropped. */
+export class Tail {
+  protected text = ""
+  protected dropped = 0
+
+  append(more: string): void {
+    this.text += more
+    if (this.text.length > 2 * MAX_TEXT_CHARS) {  // cut rarely: appending stays linear
+      this.dropped += this.text.length - MAX_TEXT_CHARS
+      this.text = this.text.slice(-MAX_TEXT_CHARS)
+    }
+  }
+
+  toString(): string {
+    const extra = Math.max(0, this.text.length - MAX_TEXT_CHARS)
+    const dropped = this.dropped + extra
+    return dropped == 0 ? this.text : `[bokeh_live: ${dropped} earlier characters dropped]\n${this.text.slice(extra)}`
+  }
 }

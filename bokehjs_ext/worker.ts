@@ -2,56 +2,95 @@
  * The Web Worker that runs Pyodide for every BokehLive on a page.
  *
  * A bundle built by `bokeh build` cannot itself be a worker script, so the worker is this
- * one self-contained function: runtime.ts turns its source text into a module worker.
- * It must not refer to anything outside its own body.
+ * one self-contained function: the build also writes it out as a static module file
+ * (`worker.mjs`, served beside the bundle), and runtime.ts falls back to a worker made
+ * from its source text where that file cannot be used. It must not refer to anything
+ * outside its own body.
  */
 
 /**
- * Page -> worker. `run`, `config`, `server_data` and `forget` go straight to Python. The
- * page sends what it posts in one task as one batch.
+ * Page -> worker. `run`, `config`, `server_data`, `forget` and `cancel` go straight to
+ * Python. The page sends what it posts in one task as one batch.
  */
 export type ToWorker =
   | {kind: "batch", messages: ToWorker[]}
-  | {kind: "init", index_url: string, browser_py: string}
+  | {kind: "init", index_url: string, browser_py: {[file: string]: string}, interrupt: SharedArrayBuffer | null}
   | {kind: "load", id: string, packages: string[]}
   | {kind: "run", model: string, id: string, code: string, kwargs: unknown, fresh: boolean}
   | {kind: "config", model: string, value: unknown, limit: number}
   | {kind: "server_data", model: string, data: unknown}
   | {kind: "forget", model: string}
+  | {kind: "cancel", ids: string[]}
 
-/** Worker -> page. All but the first four come from Python (bokeh_live/_browser.py), in batches. */
+/** Worker -> page. All but the first six come from Python (bokeh_live/_browser.py), in batches. */
 export type FromWorker =
   | {kind: "batch", messages: FromWorker[]}
   | {kind: "phase", phase: string}
   | {kind: "ready"}
   | {kind: "init_failed", error: string}
+  | {kind: "crashed", error: string}
   | {kind: "loaded", id: string, error: string | null}
   | {kind: "stream", model: string, id: string, name: "stdout" | "stderr", text: string}
-  | {kind: "display", model: string, id: string, display: "html" | "bokeh" | "text", data: unknown}
+  | {kind: "display", model: string, id: string, display: "html" | "bokeh" | "text" | "result", data: unknown}
   | {kind: "send", model: string, data: unknown}
   | {kind: "update", model: string, id: string, target: string, props: {[name: string]: unknown}}
-  | {kind: "done", model: string, id: string, result: unknown, repr?: string}
+  | {kind: "done", model: string, id: string, result: unknown}
   | {kind: "failed", model: string, id: string, error: string, error_type: string}
 
 export function worker_main(): void {
   type Scope = {
     postMessage(message: unknown, transfer?: Transferable[]): void
     onmessage: ((event: MessageEvent) => void) | null
+    close(): void
+    addEventListener(type: string, listener: (event: any) => void): void
+    __bokeh_live_import?: (url: string) => Promise<any>
   }
   const scope = self as unknown as Scope
   let pyodide: any = null
   let browser: any = null
+  let crashed = false
   const waiting: ToWorker[] = []
 
+  /** Print a run's output at least this often even while Python keeps the worker busy. */
+  const STREAM_MS = 100
+
   const post = (message: FromWorker) => scope.postMessage(message)
+
+  /** The worker can no longer run Python: say so once; the page restarts it when next needed. */
+  function crash(error: string): void {
+    if (!crashed) {
+      crashed = true
+      post({kind: "crashed", error})
+    }
+  }
+
+  // Code in the worker may close it (`js.close()`): the page must hear, not wait forever.
+  const close = scope.close.bind(scope)
+  scope.close = () => {
+    crash("code in the worker closed it")
+    close()
+  }
+  const is_fatal = (error: unknown) => /fatal|already fatally failed|memory access out of bounds/i.test(String(error))
+  scope.addEventListener("error", (event) => {
+    if (is_fatal(event.error ?? event.message)) {
+      crash(`Pyodide failed: ${event.message}`)
+    }
+  })
+  scope.addEventListener("unhandledrejection", (event) => {
+    if (is_fatal(event.reason)) {
+      crash(`Pyodide failed: ${String(event.reason)}`)
+    }
+  })
 
   function to_python(kind: string, message: {[key: string]: unknown}): void {
     const py_message = pyodide.toPy(message)
     try {
       browser.handle(kind, py_message)
     } catch (error) {
-      // handle() itself failed (a malformed message): end the run it names, if any.
-      if (kind == "run") {
+      if (is_fatal(error)) {
+        crash(`Pyodide failed: ${String(error)}`)
+      } else if (kind == "run") {
+        // handle() itself failed (a malformed message): end the run it names.
         const {model, id} = message as {model: string, id: string}
         post({kind: "failed", model, id, error: String(error), error_type: "RuntimeError"})
       } else {
@@ -92,6 +131,7 @@ export function worker_main(): void {
       case "config":
       case "server_data":
       case "forget":
+      case "cancel":
         to_python(message.kind, message)
         break
       case "init":
@@ -99,28 +139,39 @@ export function worker_main(): void {
     }
   }
 
-  async function init(index_url: string, browser_py: string): Promise<void> {
+  async function init(message: Extract<ToWorker, {kind: "init"}>): Promise<void> {
     post({kind: "phase", phase: "downloading Pyodide"})
-    // Written so because the bundle is compiled to CommonJS, which would turn a literal
-    // import() into require(); a module worker has the real one.
-    const import_module = new Function("url", "return import(url)") as (url: string) => Promise<any>
-    const {loadPyodide} = await import_module(`${index_url}pyodide.mjs`)
+    // A literal import() would be compiled to require() (the bundle is CommonJS). The
+    // static worker file provides the real one; a worker made from this function's text
+    // falls back to new Function, which a Content-Security-Policy may forbid.
+    const import_module = scope.__bokeh_live_import ??
+      new Function("url", "return import(url)") as (url: string) => Promise<any>
+    const {loadPyodide} = await import_module(`${message.index_url}pyodide.mjs`)
     post({kind: "phase", phase: "starting Python"})
-    pyodide = await loadPyodide({indexURL: index_url})
-    pyodide.FS.mkdirTree("/bokeh_live")
-    pyodide.FS.writeFile("/bokeh_live/bokeh_live.py", browser_py)
+    pyodide = await loadPyodide({indexURL: message.index_url})
+    if (message.interrupt != null) {
+      pyodide.setInterruptBuffer(new Int32Array(message.interrupt))
+    }
+    // The browser half of the package, as the package `bokeh_live` (bokeh_live/_browser.py
+    // is its __init__), on a path of its own.
+    pyodide.FS.mkdirTree("/bokeh_live/bokeh_live")
+    for (const [file, source] of Object.entries(message.browser_py)) {
+      pyodide.FS.writeFile(`/bokeh_live/bokeh_live/${file}`, source)
+    }
     pyodide.runPython("import sys; sys.path.insert(0, '/bokeh_live')")
     browser = pyodide.pyimport("bokeh_live")
     browser._install((kind: string, payload: {[key: string]: unknown}) => {
       outgoing.push({kind, ...payload} as FromWorker)
       collect_buffers(payload, transfers, 0)
-      if (outgoing.length == 1) {
+      if (performance.now() - last_flush > STREAM_MS) {
+        flush()  // Python has kept the worker busy: send what it printed now, not at the end
+      } else if (outgoing.length == 1) {
         queueMicrotask(flush)
       }
     })
     post({kind: "ready"})
-    for (const message of waiting.splice(0)) {
-      dispatch(message)
+    for (const queued of waiting.splice(0)) {
+      dispatch(queued)
     }
   }
 
@@ -128,9 +179,13 @@ export function worker_main(): void {
   // that finished together costs the page one task and the server one websocket message.
   const outgoing: FromWorker[] = []
   const transfers: Transferable[] = []
+  let last_flush = performance.now()
 
   function flush(): void {
-    scope.postMessage({kind: "batch", messages: outgoing.splice(0)}, transfers.splice(0))
+    last_flush = performance.now()
+    if (outgoing.length != 0) {
+      scope.postMessage({kind: "batch", messages: outgoing.splice(0)}, transfers.splice(0))
+    }
   }
 
   // Binary data from Python is a fresh copy: hand it over instead of copying it again.
@@ -154,7 +209,7 @@ export function worker_main(): void {
   scope.onmessage = (event: MessageEvent) => {
     const message = event.data as ToWorker
     if (message.kind == "init") {
-      init(message.index_url, message.browser_py).catch((error) => {
+      init(message).catch((error) => {
         post({kind: "init_failed", error: String(error?.stack ?? error)})
       })
     } else if (browser == null) {

@@ -15,7 +15,7 @@ from pathlib import Path
 
 from bokeh.embed import file_html
 from bokeh.layouts import column, row
-from bokeh.models import ColumnDataSource, Div
+from bokeh.models import ColumnDataSource, Div, Paragraph
 from bokeh.plotting import figure
 from bokeh.resources import INLINE
 
@@ -42,9 +42,9 @@ for _ in range(steps):  # fourth-order Runge-Kutta
     xs.append(x)
     zs.append(z)
 
-# Any model of the page with a name can be changed from here.
+# The models and properties the app lists in allow_update can be changed from here.
 bokeh_live.update("trajectory", data={"x": xs, "z": zs})
-bokeh_live.update("title", text=f"<b>Lorenz attractor</b>: {steps} steps, rho = {rho}")
+bokeh_live.update("title", text=f"Lorenz attractor: {steps} steps, rho = {rho}")
 print(f"computed {len(xs)} points in the browser")
 """
 
@@ -54,10 +54,12 @@ def build() -> column:
     plot = figure(width=520, height=480, title="Drawn by Bokeh from data computed in the browser",
                   x_axis_label="x", y_axis_label="z")
     plot.line("x", "z", source=source, line_width=1, line_alpha=0.8)
-    live = BokehLive(code=CODE, mode="editor", name="live", width=560, height=480)
+    # Browser code may change these and nothing else: plain text and data, never HTML.
+    live = BokehLive(code=CODE, mode="editor", name="live", width=560, height=480,
+                     allow_update={"trajectory": ["data"], "title": ["text"]})
     return column(
         Div(text="<h2>Python in a static page</h2><p>No server: edit the code and press <b>Run</b>.</p>"),
-        Div(text="<b>Lorenz attractor</b>: waiting for the browser", name="title"),
+        Paragraph(text="Lorenz attractor: waiting for the browser", name="title"),
         row(live, plot),
     )
 

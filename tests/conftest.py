@@ -26,6 +26,14 @@ def app_server():
 
 
 @pytest.fixture(scope="session")
+def isolated_server():
+    """A Bokeh server whose pages are cross-origin isolated (COOP and COEP headers)."""
+    server = AppServer(isolate=True)
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
 def browser():
     """One Chromium for the session (its HTTP cache keeps Pyodide warm between tests)."""
     driver = chromium()

@@ -59,8 +59,9 @@ class AppServer:
     documents the server creates for it are kept so the test can inspect the server side.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, *, isolate: bool = False) -> None:
         self.port = free_port()
+        self.isolate = isolate
         self._builders: dict[str, Callable[[Document], None]] = {}
         self.docs: dict[str, list[Document]] = {}
         self._ready = threading.Event()
@@ -78,6 +79,9 @@ class AppServer:
             address="127.0.0.1", allow_websocket_origin=[f"127.0.0.1:{self.port}", f"localhost:{self.port}"],
             unused_session_lifetime_milliseconds=2_000, check_unused_sessions_milliseconds=1_000,
         )
+        if self.isolate:  # cross-origin isolated pages, as `python -m bokeh_live serve --isolate` serves
+            from bokeh_live.serve import add_headers
+            add_headers(self.server, isolate=True)
         self.server.start()
         self._ready.set()
         self.loop.run_forever()
@@ -219,3 +223,38 @@ def view_size(driver: Any, name: str) -> list[float]:
     """Width and height of the named model's element on the page."""
     return driver.execute_script(
         JS_VIEW + "const r = live_view(arguments[0]).el.getBoundingClientRect(); return [r.width, r.height];", name)
+
+
+class StallMonitor:
+    """The worst delay of the server's event loop: a callback due every 5 ms records how
+    late it runs. A handler that blocks the loop for 2 s shows as a 2 s stall."""
+
+    PERIOD = 0.005
+
+    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
+        self.loop = loop
+        self.worst = 0.0
+        self._running = False
+
+    def _tick(self, due: float) -> None:
+        now = time.perf_counter()
+        self.worst = max(self.worst, now - due)
+        if self._running:
+            self.loop.call_later(self.PERIOD, self._tick, now + self.PERIOD)
+
+    def __enter__(self) -> StallMonitor:
+        self._running = True
+        self.loop.call_soon_threadsafe(lambda: self._tick(time.perf_counter()))
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        time.sleep(2 * self.PERIOD)  # let the loop run a last tick after the work
+        self._running = False
+
+
+def rss_bytes(pid: int | str = "self") -> int:
+    """Resident memory of a process, from /proc."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) * 1024
+    raise RuntimeError("no VmRSS in /proc")

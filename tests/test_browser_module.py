@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 
 from bokeh_live import _browser as b
+from bokeh_live.shared import BINARY_TAG, INT_TAG
 
 
 @pytest.fixture(autouse=True)
@@ -82,17 +83,35 @@ def test_syntax_error_points_at_the_line():
     assert "line 2" in text and "SyntaxError" in text
 
 
-@pytest.mark.parametrize("value", [None, True, 3, 2.5, "s", [1, "a"], {"k": [1, {"n": None}]}])
+def encode(value):
+    size = b._Size()
+    return b._encode(value, size), size
+
+
+@pytest.mark.parametrize("value", [None, True, 3, 2.5, "s", [1, "a"], {"k": [1, {"n": None}]}, 2**53 - 1, -(2**53) + 1])
 def test_json_values_round_trip(value):
-    encoded, _ = b._encode(value)
+    encoded, _ = encode(value)
     assert b._decode(encoded) == value
 
 
+@pytest.mark.parametrize("value", [2**53, 2**60, -(2**70), 10**300])
+def test_big_integers_travel_tagged_and_exact(value):
+    encoded, _ = encode({"n": value})
+    assert encoded == {"n": {INT_TAG: str(value)}}  # never a JavaScript BigInt
+    assert b._decode(encoded) == {"n": value}
+
+
+def test_sizes_are_utf8_json_bytes():
+    assert encode("abc")[1].json == 5
+    assert encode("中" * 10)[1].json == 32  # 3 bytes each in UTF-8, as BokehJS sends it
+    assert encode("\x01")[1].json == 8  # JSON escapes control characters as \u0001
+
+
 def test_bytes_and_arrays_travel_marked():
-    encoded, size = b._encode({"raw": b"\x00\x01", "arr": np.arange(6, dtype="float64").reshape(2, 3)})
-    assert size > 48
-    assert encoded["raw"] == {b.BINARY: "bytes", "data": b"\x00\x01"}
-    assert encoded["arr"][b.BINARY] == "ndarray" and encoded["arr"]["shape"] == [2, 3]
+    encoded, size = encode({"raw": b"\x00\x01", "arr": np.arange(6, dtype="float64").reshape(2, 3)})
+    assert size.binary == 50
+    assert encoded["raw"] == {BINARY_TAG: "bytes", "data": b"\x00\x01"}
+    assert encoded["arr"][BINARY_TAG] == "ndarray" and encoded["arr"]["shape"] == [2, 3]
     decoded = b._decode(encoded)
     assert decoded["raw"] == b"\x00\x01"
     np.testing.assert_array_equal(decoded["arr"], np.arange(6.0).reshape(2, 3))
@@ -100,16 +119,16 @@ def test_bytes_and_arrays_travel_marked():
 
 def test_memoryviews_and_64_bit_integers():
     view = memoryview(np.arange(4, dtype="int32").tobytes()).cast("i")
-    assert b._encode(view)[0]["dtype"] == "int32"
-    assert b._encode(memoryview(b"abc"))[0] == {b.BINARY: "bytes", "data": b"abc"}
-    assert b._encode(np.array([2**40, 1]))[0] == [2**40, 1]  # exact, as a list
+    assert encode(view)[0]["dtype"] == "int32"
+    assert encode(memoryview(b"abc"))[0] == {BINARY_TAG: "bytes", "data": b"abc"}
+    assert encode(np.array([2**40, 1]))[0] == [2**40, 1]  # exact, as a list
 
 
 def test_unsendable_values_are_a_clear_error():
     with pytest.raises(TypeError, match="cannot be sent"):
-        b._encode(object())
+        encode(object())
     with pytest.raises(TypeError, match="keys must be str"):
-        b._encode({1: 2})
+        encode({1: 2})
 
 
 def test_send_respects_the_server_limit(posted):

@@ -130,17 +130,17 @@ def test_unsendable_result_is_a_live_error(app_server, page):
     assert info.value.error_type == "TypeError"
 
 
-def test_timeout_and_the_late_reply_is_dropped(app_server, page, caplog):
-    live = open_live(app_server, page, code="import asyncio")
+def test_a_timeout_stops_the_run_in_the_browser(app_server, page, caplog):
+    live = open_live(app_server, page, code="import asyncio, bokeh_live")
     start = time.monotonic()
     with pytest.raises(TimeoutError):
-        run(app_server, live, "await asyncio.sleep(2)\n'late'", timeout=0.5)
+        run(app_server, live, "await asyncio.sleep(2)\nbokeh_live.send('finished late')", timeout=0.5)
     assert time.monotonic() - start < 1.5
-    assert live._pending == {}
+    assert len(live._channel.pending) == 0
     with caplog.at_level(logging.WARNING, logger="bokeh_live.live"):
-        time.sleep(2.5)  # the late reply arrives and is dropped
+        time.sleep(2.5)  # the run would have ended by now: it was cancelled instead
         assert run(app_server, live, "1 + 1") == 2
-    assert "unknown or finished request" in caplog.text
+    assert live.output is None and "unknown or finished request" not in caplog.text
 
 
 def test_200_concurrent_calls_finish_out_of_order_each_to_its_own_caller(app_server, page):
@@ -157,7 +157,7 @@ def test_200_concurrent_calls_finish_out_of_order_each_to_its_own_caller(app_ser
     results = app_server.call(all_of_them(), timeout=120)
     assert results == [{"i": i, "sq": i * i} for i in range(200)]
     assert finished != sorted(finished)  # they really did finish out of order
-    assert live._pending == {}
+    assert len(live._channel.pending) == 0
 
 
 def test_closing_the_tab_fails_pending_calls_promptly(app_server, page):
@@ -166,7 +166,7 @@ def test_closing_the_tab_fails_pending_calls_promptly(app_server, page):
         live = open_live(app_server, page, code="import asyncio")
         future = asyncio.run_coroutine_threadsafe(
             live.run_python("await asyncio.sleep(60)", timeout=120), app_server.loop)
-        wait_for(lambda: live._pending, 10, what="the call to be pending")
+        wait_for(lambda: live._channel and len(live._channel.pending), 10, what="the call to be pending")
         time.sleep(0.5)
     finally:
         page.close()
@@ -190,7 +190,7 @@ def test_locked_coroutine_gets_a_clear_error_at_once(app_server, page):
     live = open_live(app_server, page, code="", extra=extra)
     wait_for(lambda: errors, 10, what="the locked callback")
     assert "without_document_lock" in errors[0] and "run_python_then" in errors[0]
-    assert live._pending == {}
+    assert len(live._channel.pending) == 0
 
 
 def test_unlocked_coroutine_callback_works(app_server, page):
@@ -233,7 +233,7 @@ function forge(name, batch) {
     model.trigger_event = original;
     original(new event.constructor(model, batch));
   };
-  view.queue({type: "output", data: "replaced by the forged batch"});
+  view.channel.send({type: "output", data: "replaced by the forged batch"});
 }
 """
 
@@ -242,8 +242,8 @@ def test_forged_messages_are_dropped_and_other_calls_go_on(app_server, page, cap
     live = open_live(app_server, page, code="import asyncio")
     pending = asyncio.run_coroutine_threadsafe(
         live.run_python("await asyncio.sleep(1)\n'real'", timeout=30), app_server.loop)
-    wait_for(lambda: live._pending, 10, what="a pending call")
-    real_id = next(iter(live._pending))
+    wait_for(lambda: live._channel and len(live._channel.pending), 10, what="a pending call")
+    real_id = live._channel.pending.ids()[0]
     forgeries = [
         "not a list",
         [{"type": "run_python_result", "request_id": "made-up", "result": 1}],
@@ -265,8 +265,8 @@ def test_a_reply_with_the_right_shape_for_another_sessions_call_is_refused(app_s
     victim = open_live(app_server, page, code="import asyncio")
     call = asyncio.run_coroutine_threadsafe(
         victim.run_python("await asyncio.sleep(2)\n'genuine'", timeout=30), app_server.loop)
-    wait_for(lambda: victim._pending, 10, what="the victim's call")
-    stolen_id = next(iter(victim._pending))
+    wait_for(lambda: victim._channel and len(victim._channel.pending), 10, what="the victim's call")
+    stolen_id = victim._channel.pending.ids()[0]
     page.switch_to.new_window("tab")
     try:
         attacker = open_live(app_server, page, code="")

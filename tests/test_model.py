@@ -14,11 +14,11 @@ from bokeh.plotting import figure
 from bokeh.resources import INLINE
 
 import bokeh_live
-from bokeh_live import BokehLive, LiveError
+from bokeh_live import BokehLive, LiveError, shared
 
 ROOT = Path(__file__).parents[1]
 PROPS = ["code", "mode", "status", "error", "stdout", "stderr", "auto_run", "packages", "pyodide_url",
-         "value", "output", "max_message_size", "examples", "theme"]
+         "value", "output", "max_message_size", "examples", "theme", "allow_update", "run_timeout"]
 
 
 def test_properties_have_help_and_match_typescript():
@@ -37,7 +37,10 @@ def test_defaults_match_typescript():
         value = getattr(live, name)
         expected = {"true": True, "false": False, "null": None, "[]": [], "{}": {}}.get(default)
         if expected is None and default != "null":
-            expected = json.loads(default) if not default[0].isdigit() else eval(default)
+            if default.isidentifier():  # a constant of bokeh_live/shared.py, generated into shared.ts
+                expected = getattr(shared, default)
+            else:
+                expected = json.loads(default) if not default[0].isdigit() else eval(default)
         assert value == expected, name
 
 

@@ -15,8 +15,8 @@ from bokeh_live.protocol import (
     ClientMessages,
     Rejected,
     ServerMessages,
-    parse_client_messages,
-    payload_size,
+    measure,
+    parse_client_message,
 )
 
 TS = (Path(__file__).parents[1] / "bokehjs_ext" / "protocol.ts").read_text()
@@ -59,12 +59,14 @@ GOOD = [
     {"type": "run_python_result", "request_id": "abc", "result": b"\x00\x01"},
     {"type": "run_python_error", "request_id": "abc", "error": "Traceback...", "error_type": "ValueError"},
     {"type": "run_python_error", "request_id": "abc", "error": "Traceback..."},
+    {"type": "view", "state": "hidden"},
+    {"type": "view", "state": "shown"},
 ]
 
 
 @pytest.mark.parametrize("message", GOOD)
 def test_valid_messages_pass(message):
-    (parsed,) = parse_client_messages([message])
+    parsed = parse_client_message(message)
     assert not isinstance(parsed, Rejected)
     assert parsed["type"] == message["type"]
 
@@ -81,46 +83,39 @@ BAD = [
     ({"type": "run_python_result", "request_id": "abc"}, "takes type, request_id, result"),
     ({"type": "run_python_error", "request_id": "abc", "error": 3}, "string error"),
     ({"type": "run_python_error", "request_id": "abc", "error": "e", "error_type": "not an id!"}, "identifier"),
+    ({"type": "view", "state": "gone"}, "'hidden' or 'shown'"),
+    ({"type": "view", "state": "hidden", "x": 1}, "'hidden' or 'shown'"),
 ]
 
 
 @pytest.mark.parametrize("message,reason", BAD)
 def test_invalid_messages_are_rejected_with_a_reason(message, reason):
-    (parsed,) = parse_client_messages([message])
+    parsed = parse_client_message(message)
     assert isinstance(parsed, Rejected) and reason in parsed.reason
 
 
-def test_a_bad_message_does_not_cost_its_neighbours():
-    parsed = parse_client_messages([GOOD[0], {"type": "bogus"}, GOOD[1]])
-    assert [isinstance(p, Rejected) for p in parsed] == [False, True, False]
+def test_measure_counts_json_text_as_bokeh_encodes_it():
+    assert measure("abc", 100) == (5, 0)
+    assert measure("中" * 10, 100) == (62, 0)  # Bokeh's encoder escapes non-ASCII: 6 bytes each
+    assert measure('a"\n', 100) == (7, 0)  # quotes, and two escapes of 2 bytes
+    text, binary = measure({"a": b"12345", "b": np.zeros(1000)}, 10**6)
+    assert binary == 5 + 8000 and text < 400
 
 
-@pytest.mark.parametrize("batch", [None, {"type": "output"}, "x", 7])
-def test_batch_must_be_a_list(batch):
-    (parsed,) = parse_client_messages(batch)
-    assert isinstance(parsed, Rejected) and "must be a list" in parsed.reason
+def test_measure_is_an_upper_bound_for_numbers():
+    import json
+    for value in [2**52, -(2**52), 0.1 + 0.2, -1.2345678901234567e-300, [1.5] * 100, {"k": [True, None]}]:
+        assert measure(value, 10**6)[0] >= len(json.dumps(value))
 
 
-def test_oversized_batch_is_refused_whole():
-    big = {"type": "run_python_result", "request_id": "r1", "result": b"x" * 2000}
-    parsed = parse_client_messages([big, {"type": "output", "data": "y"}], limit=1000)
-    assert len(parsed) == 1 and isinstance(parsed[0], Rejected)
-    assert "larger than the limit of 1000 bytes" in parsed[0].reason
-
-
-def test_payload_size_counts_binary_and_stops_early():
-    assert payload_size(np.zeros(1000)) == 8000
-    assert payload_size({"a": b"12345"}) == 2 + 1 + 5
+def test_measure_stops_at_the_limit_and_refuses_deep_nesting():
     with pytest.raises(ValueError, match="limit"):
-        payload_size([b"x" * 10] * 1000, limit=100)
-
-
-def test_payload_size_refuses_deep_nesting():
+        measure([b"x" * 10] * 1000, limit=100)
     deep: list = []
     for _ in range(200):
         deep = [deep]
     with pytest.raises(ValueError, match="nested deeper"):
-        payload_size(deep)
+        measure(deep, 10**6)
 
 
 def test_client_event_takes_any_fields():

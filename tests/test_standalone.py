@@ -17,7 +17,7 @@ from bokeh.embed import components, file_html, json_item
 from bokeh.embed.notebook import notebook_content
 from bokeh.io import save
 from bokeh.layouts import column, row
-from bokeh.models import ColumnDataSource, CustomJS, Div, Slider
+from bokeh.models import ColumnDataSource, CustomJS, Div, Paragraph, Slider
 from bokeh.plotting import figure
 from bokeh.resources import INLINE
 
@@ -114,7 +114,8 @@ def plot_page(**live_props):
     source = ColumnDataSource(data={"x": [0.0], "y": [0.0]}, name="src")
     plot = figure(width=300, height=200)
     plot.line("x", "y", source=source)
-    return column(Div(text="A page"), BokehLive(name="live", mode="app", code=PLOT_CODE, **live_props), plot)
+    live = BokehLive(name="live", mode="app", code=PLOT_CODE, allow_update={"src": ["data"]}, **live_props)
+    return column(Div(text="A page"), live, plot)
 
 
 def assert_plot_updated(page):
@@ -179,7 +180,9 @@ bokeh_live.update("label", text=42)
 bokeh_live.update("label", text="changed")
 print("done")
 """
-    layout = column(Div(name="label", text="before"), BokehLive(name="live", code=code, pyodide_url=pyodide_cdn))
+    live = BokehLive(name="live", code=code, pyodide_url=pyodide_cdn,
+                     allow_update={"nowhere": ["text"], "label": ["text", "colour"]})
+    layout = column(Paragraph(name="label", text="before"), live)
     path = tmp_path / "page.html"
     path.write_text(file_html(layout, INLINE, "update errors"))
     page.get(path.as_uri())
@@ -188,8 +191,8 @@ print("done")
     errors = result["stderr"].splitlines()
     assert errors == [
         "bokeh_live.update: no model named 'nowhere' in this document (give the model name=\"nowhere\")",
-        "bokeh_live.update: Div 'label' has no property 'colour'",
-        "bokeh_live.update: Div.text cannot take this value (expected Str)",
+        "bokeh_live.update: Paragraph 'label' has no property 'colour'",
+        "bokeh_live.update: Paragraph.text cannot take this value (expected Str)",
     ]
     assert model_prop(page, "label", "text") == "changed"  # the failures changed nothing else
 
@@ -258,7 +261,7 @@ def dashboard(pyodide_url=None):
     plot.scatter("x", "y", source=source)
     slider = Slider(start=0, end=10, value=3, title="existing slider", name="slider")
     echo, state = Div(name="echo", text="-"), Div(name="state", text="-")
-    first = BokehLive(name="live", mode="app", code=PLOT_CODE, pyodide_url=pyodide_url)
+    first = BokehLive(name="live", mode="app", code=PLOT_CODE, pyodide_url=pyodide_url, allow_update={"src": ["data"]})
     second = BokehLive(name="second", mode="compact", code="print('second says hi')", pyodide_url=pyodide_url)
     second.js_on_change("stdout", CustomJS(args=dict(div=echo), code="div.text = 'echo: ' + cb_obj.stdout"))
     first.js_on_change("status", CustomJS(args=dict(div=state), code="div.text = div.text + ' ' + cb_obj.status"))

@@ -1,0 +1,73 @@
+"""Serve Bokeh apps with the response headers that bokeh_live can use.
+
+``bokeh serve`` sends no headers an app could add, and two of bokeh_live's features need
+some:
+
+- **Cross-origin isolation** (``--isolate``): ``Cross-Origin-Opener-Policy: same-origin``
+  and ``Cross-Origin-Embedder-Policy: credentialless`` on every response. An isolated page
+  may share memory with its worker, so a run that must stop (a timeout, ``interrupt()``)
+  gets a ``KeyboardInterrupt`` and the namespace survives; without it, the worker is
+  restarted. ``credentialless`` still lets the page load cross-origin resources (a CDN's
+  BokehJS), without their cookies.
+- **CORS on Pyodide's files**: ``Access-Control-Allow-Origin: *`` on
+  ``/static/extensions/bokeh_live/``, for pages of another origin that embed the app
+  (``server_document``) and for the ``sandbox`` mode, whose worker has an opaque origin.
+
+Use ``python -m bokeh_live serve [--isolate] <bokeh serve arguments>``, or, with a
+``bokeh.server.server.Server`` of your own, :func:`add_headers`.
+"""
+
+from __future__ import annotations
+
+import sys
+from typing import Any
+
+from tornado.web import OutputTransform
+
+from . import _bokeh_internals
+
+__all__ = ("add_headers", "main")
+
+#: Where the Bokeh server serves this package's files (the bundle, the worker, Pyodide).
+STATIC_PREFIX = "/static/extensions/bokeh_live/"
+
+
+def _transform(isolate: bool) -> type[OutputTransform]:
+    class Headers(OutputTransform):
+        def __init__(self, request: Any) -> None:
+            super().__init__(request)
+            self.path: str = request.path
+
+        def transform_first_chunk(self, status_code: int, headers: Any, chunk: bytes,
+                                  finishing: bool) -> tuple[int, Any, bytes]:
+            if isolate:
+                headers["Cross-Origin-Opener-Policy"] = "same-origin"
+                headers["Cross-Origin-Embedder-Policy"] = "credentialless"
+            if self.path.startswith(STATIC_PREFIX):
+                headers["Access-Control-Allow-Origin"] = "*"
+                headers["Cross-Origin-Resource-Policy"] = "cross-origin"
+            return status_code, headers, chunk
+
+    return Headers
+
+
+def add_headers(server: Any, *, isolate: bool = False) -> None:
+    """Send bokeh_live's headers from a ``bokeh.server.server.Server`` (before it serves)."""
+    _bokeh_internals.tornado_app(server).transforms.append(_transform(isolate))
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``python -m bokeh_live serve [--isolate] ...``: ``bokeh serve`` with the headers."""
+    args = list(sys.argv[1:] if argv is None else argv)
+    if not args or args[0] != "serve":
+        print("usage: python -m bokeh_live serve [--isolate] <bokeh serve arguments>", file=sys.stderr)
+        return 2
+    isolate = "--isolate" in args
+    args = [a for a in args[1:] if a != "--isolate"]
+    _bokeh_internals.on_tornado_app(lambda app: app.transforms.append(_transform(isolate)))
+
+    from bokeh.__main__ import main as bokeh_main
+
+    sys.argv = ["bokeh", "serve", *args]
+    bokeh_main()  # type: ignore[no-untyped-call]
+    return 0

@@ -1,0 +1,166 @@
+"""What the server, the page and the worker must agree on: limits, tags and message shapes.
+
+This module is the one source. The build writes its constants into
+``bokehjs_ext/shared.ts`` (``hatch_build.py``), the worker installs it beside the browser
+half of the package (``bokeh_live/_browser.py``), and ``tests/test_shared.py`` holds the
+TypeScript message unions of ``bokehjs_ext/worker.ts`` against the ``TypedDict``\\ s below.
+
+It imports nothing outside the standard library: it runs in Pyodide too.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal, TypedDict
+
+# --- sizes ---------------------------------------------------------------------------------
+# Bokeh closes a websocket on any message over 20 MiB. Binary buffers travel as websocket
+# messages of their own; the JSON text of one event must stay below that.
+
+#: Bytes of one chunk of a large binary value (see chunks.py). Every chunk of a blob but
+#: its last holds exactly this many bytes; only values larger than this are chunked.
+CHUNK_BYTES = 4 * 1024 * 1024
+
+#: An event takes chunks and messages up to this size; an item larger than that (a message
+#: of at most MAX_INLINE_BYTES of JSON) goes alone.
+EVENT_BYTES = 2 * CHUNK_BYTES
+
+#: Default ``max_message_size``: a batch's decoded size, chunked values included, either way.
+MAX_MESSAGE_BYTES = 64 * 1024 * 1024
+
+#: The most JSON text (UTF-8 bytes, as encoded) one message may take: it must fit one
+#: websocket message with room to spare.
+MAX_INLINE_BYTES = 16 * 1024 * 1024
+
+#: Nesting deeper than this is refused rather than walked (a forged value could be deep).
+MAX_DEPTH = 64
+
+#: Request ids are ``secrets.token_urlsafe(16)``: 22 characters. Anything much longer is junk.
+MAX_ID_LENGTH = 64
+
+#: ``stdout``, ``stderr`` and ``error`` keep at most this many characters (the newest),
+#: after a line saying how much was dropped.
+MAX_TEXT_CHARS = 1024 * 1024
+
+#: Integers beyond this travel tagged (``INT_TAG``): JavaScript numbers are doubles, and
+#: Pyodide turns larger Python ints into BigInts, which BokehJS cannot serialize.
+MAX_SAFE_INT = 2**53 - 1
+
+
+def keep_tail(text: str, limit: int = MAX_TEXT_CHARS) -> str:
+    """The newest ``limit`` characters of ``text``, after a line saying what was dropped
+    (``keep_tail`` in values.ts is the page's twin)."""
+    if len(text) <= limit:
+        return text
+    return f"[bokeh_live: {len(text) - limit} earlier characters dropped]\n{text[-limit:]}"
+
+
+# --- tags ------------------------------------------------------------------------------------
+
+#: A placeholder for a chunked binary value, server <-> page (chunks.py).
+BLOB_TAG = "__bokeh_live_blob__"
+
+#: A binary value between page and worker (values.ts, _browser.py).
+BINARY_TAG = "__bokeh_live_binary__"
+
+#: An integer beyond MAX_SAFE_INT, as its decimal digits, anywhere a value travels.
+INT_TAG = "__bokeh_live_int__"
+
+#: Where tracebacks say the model's code is (the editor links these lines).
+CODE_FILENAME = "<code>"
+
+#: numpy dtypes that BokehJS has typed arrays for (it has no 64-bit integers), and the
+#: ``memoryview`` format of each.
+DTYPE_FORMATS = {
+    "uint8": "B", "int8": "b", "uint16": "H", "int16": "h", "uint32": "I", "int32": "i",
+    "float32": "f", "float64": "d", "bool": "?",
+}
+
+# --- the page <-> worker messages that Python sends or handles --------------------------------
+# The worker's own JavaScript messages (init, load, ready, phase...) are typed in worker.ts only.
+
+
+class RunCode(TypedDict):
+    """Run ``code`` for ``model``; ``fresh`` starts a new namespace (the model's own code)."""
+
+    kind: Literal["run"]
+    model: str
+    id: str
+    code: str
+    kwargs: Any
+    fresh: bool
+
+
+class Config(TypedDict):
+    kind: Literal["config"]
+    model: str
+    value: Any
+    limit: int
+
+
+class ServerDataToWorker(TypedDict):
+    kind: Literal["server_data"]
+    model: str
+    data: Any
+
+
+class Forget(TypedDict):
+    kind: Literal["forget"]
+    model: str
+
+
+class CancelRuns(TypedDict):
+    """Stop these runs if they wait at an ``await`` (a busy run needs an interrupt)."""
+
+    kind: Literal["cancel"]
+    ids: list[str]
+
+
+ToPython = RunCode | Config | ServerDataToWorker | Forget | CancelRuns
+
+
+class Stream(TypedDict):
+    kind: Literal["stream"]
+    model: str
+    id: str
+    name: Literal["stdout", "stderr"]
+    text: str
+
+
+class Display(TypedDict):
+    kind: Literal["display"]
+    model: str
+    id: str
+    display: Literal["html", "bokeh", "text", "result"]  # result: a code run's last expression
+    data: Any
+
+
+class SendToServer(TypedDict):
+    kind: Literal["send"]
+    model: str
+    data: Any
+
+
+class Update(TypedDict):
+    kind: Literal["update"]
+    model: str
+    id: str
+    target: str
+    props: dict[str, Any]
+
+
+class Done(TypedDict):
+    kind: Literal["done"]
+    model: str
+    id: str
+    result: Any  # None for a code run: its last expression is shown, not sent
+
+
+class Failed(TypedDict):
+    kind: Literal["failed"]
+    model: str
+    id: str
+    error: str
+    error_type: str
+
+
+FromPython = Stream | Display | SendToServer | Update | Done | Failed

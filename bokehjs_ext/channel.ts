@@ -1,0 +1,113 @@
+/**
+ * The page's end of a BokehLive's transport; the twin of bokeh_live/channel.py.
+ *
+ * It owns the outbox (batched per microtask, packed into events that stay under Bokeh's
+ * 20 MiB websocket limit, large binary values in chunks) and the way in (the model's
+ * inbox of server batches, their chunks put back together). The view says
+ * `channel.send(message)` and gets whole server messages from `on_messages`.
+ */
+import type {HasProps} from "@bokehjs/core/has_props"
+import {ClientMessages} from "./protocol"
+import type {ClientMessage, ServerMessage} from "./protocol"
+import {Assembler, chunk_bytes, split, wire_bytes} from "./chunks"
+import type {Chunk} from "./chunks"
+import {EVENT_BYTES, MAX_INLINE_BYTES} from "./shared"
+
+/** What the channel needs of the model: its events and the server batches it holds. */
+export interface ChannelModel extends HasProps {
+  inbox: {messages: ServerMessage[], chunks: Chunk[]}[]
+  trigger_event(event: ClientMessages): void
+}
+
+export class Channel {
+  protected outbox: ClientMessage[] = []
+  protected flush_scheduled = false
+  protected readonly blobs = new Assembler()
+
+  constructor(readonly model: ChannelModel, readonly on_messages: (messages: ServerMessage[]) => void) {}
+
+  /** Tell the server this view exists (an empty batch): it holds its messages until then. */
+  announce(): void {
+    this.model.trigger_event(new ClientMessages(this.model, []))
+  }
+
+  /**
+   * Replies leave in one batch per task (the worker batches too), however many calls
+   * finished meanwhile. A microtask, not a timer: timers of background tabs are throttled.
+   */
+  send(message: ClientMessage): void {
+    this.outbox.push(message)
+    if (!this.flush_scheduled) {
+      this.flush_scheduled = true
+      queueMicrotask(() => this.flush())
+    }
+  }
+
+  /** Take the batches the model holds, which may have come before the view existed. */
+  receive(): void {
+    for (const {messages, chunks} of this.model.inbox.splice(0)) {
+      const restored: ServerMessage[] = []
+      chunks.forEach((chunk) => this.blobs.add(chunk))
+      for (const message of messages) {
+        try {
+          restored.push(this.blobs.restore(message) as ServerMessage)
+        } catch (error) {
+          console.error("bokeh_live: a message from the server was dropped:", error)
+        }
+      }
+      this.on_messages(restored)
+    }
+  }
+
+  /**
+   * Large binary values go as chunks before their message. An event holds at most
+   * EVENT_BYTES, or one larger item alone: every event stays under Bokeh's 20 MiB limit.
+   * A reply too large for any event ends its call with an error instead of closing the
+   * websocket for every call.
+   */
+  protected flush(): void {
+    this.flush_scheduled = false
+    let messages: ClientMessage[] = []
+    let chunks: Chunk[] = []
+    let size = 0
+    const make_room = (n: number) => {
+      if ((messages.length != 0 || chunks.length != 0) && size + n > EVENT_BYTES) {
+        this.model.trigger_event(new ClientMessages(this.model, messages, chunks))
+        messages = [], chunks = [], size = 0
+      }
+      size += n
+    }
+    for (const message of this.outbox.splice(0)) {
+      const pieces: Chunk[] = []
+      let small = split(message, pieces) as ClientMessage
+      let inline = wire_bytes(small)
+      if (inline > MAX_INLINE_BYTES) {
+        const refused = too_large(small, inline)
+        if (refused == null) {
+          console.error(`bokeh_live: a ${small.type} message of ${inline} bytes was dropped: over ${MAX_INLINE_BYTES} bytes`)
+          continue
+        }
+        small = refused, inline = wire_bytes(small), pieces.length = 0
+      }
+      for (const chunk of pieces) {
+        make_room(chunk_bytes(chunk))
+        chunks.push(chunk)
+      }
+      make_room(inline)
+      messages.push(small)
+    }
+    if (messages.length != 0 || chunks.length != 0) {
+      this.model.trigger_event(new ClientMessages(this.model, messages, chunks))
+    }
+  }
+}
+
+/** The error that ends a call whose reply cannot be sent. */
+function too_large(message: ClientMessage, bytes: number): ClientMessage | null {
+  if (message.type != "run_python_result" && message.type != "run_python_error") {
+    return null
+  }
+  const error = `ValueError: the reply is ${bytes} bytes of JSON text, over the ${MAX_INLINE_BYTES} one websocket ` +
+    "message takes: send large data as bytes, memoryviews or arrays, which travel in chunks\n"
+  return {type: "run_python_error", request_id: message.request_id, error, error_type: "ValueError"}
+}

@@ -1,0 +1,166 @@
+"""What code in the worker can do to the page, and what the wire refuses, in real Chromium.
+
+Code run in the browser may be untrusted (a visitor's, a generated snippet). It must not
+run script in the page through `update()` or `display()`, and values the wire cannot carry
+(text over Bokeh's websocket limit once UTF-8 encoded, integers beyond 2**53) end their
+call with a clear error or arrive exactly, never close the connection or hang a call.
+"""
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+from bokeh.embed import json_item
+from bokeh.layouts import column
+from bokeh.models import ColumnDataSource, CustomJS, Div, HoverTool, LayoutDOM, Paragraph
+from bokeh.plotting import figure
+
+from bokeh_live import BokehLive, LiveError
+from bokeh_live.shared import MAX_TEXT_CHARS
+from harness import JS_VIEW, PYODIDE_TIMEOUT, wait_for
+
+pytestmark = pytest.mark.browser
+
+PWNED = "return window.__pwned ?? null"
+XSS = '<img src=x onerror="window.__pwned = 1">'
+
+
+def open_page(app_server, page, *others, **props):
+    """A page with a BokehLive "live" (and ``others``); the server's model once it is ready."""
+    props.setdefault("mode", "app")
+
+    def build(doc):
+        models = [make() for make in others]
+        doc.add_root(column(*[m for m in models if isinstance(m, LayoutDOM)], BokehLive(name="live", **props)))
+        for model in models:
+            if not isinstance(model, LayoutDOM):
+                doc.add_root(model)
+    url = app_server.app(build)
+    page.get(url)
+    doc = app_server.doc(url)
+    live = doc.select_one({"name": "live"})
+    wait_for(lambda: live.status in ("ready", "error"), PYODIDE_TIMEOUT, what="the runtime")
+    assert live.status == "ready", live.error
+    return doc, live
+
+
+def run(app_server, live, code, timeout=30.0, **kwargs):
+    return app_server.call(live.run_python(code, timeout=timeout, **kwargs), timeout=timeout + 30)
+
+
+def stderr_of_call(app_server, live, code):
+    """What a call printed to stderr (update() reports refusals there), via the model's own run."""
+    app_server.locked(live.document, lambda: setattr(live, "code", code))
+    wait_for(lambda: live.status in ("ready", "error") and "done" in live.stdout, 30, what="the code run")
+    return live.stderr
+
+
+def test_update_changes_only_what_the_app_allows(app_server, page):
+    doc, live = open_page(
+        app_server, page,
+        lambda: Div(name="result", text="before"),
+        lambda: Paragraph(name="note", text="before"),
+        lambda: ColumnDataSource(name="source", data={"x": [0]}),
+        allow_update={"result": ["text"], "note": ["text"], "source": ["data"]})
+    stderr = stderr_of_call(app_server, live, f"""
+import bokeh_live
+bokeh_live.update("result", text='{XSS}')          # a Div's text is HTML: refused without "text!"
+bokeh_live.update("note", text='{XSS}')            # a Paragraph's text is text: allowed, shown as text
+bokeh_live.update("note", visible=False)           # not in allow_update
+bokeh_live.update("source", data={{"x": [1, 2]}})
+bokeh_live.update("live", code="print('taken over')")  # never a BokehLive
+print("done")
+""")
+    assert "Div.text carries HTML or code" in stderr
+    assert "'note'.visible is not in this BokehLive's allow_update" in stderr
+    assert "'live' is a BokehLive" in stderr
+    assert page.execute_script(PWNED) is None
+    result, note, source = (doc.select_one({"name": n}) for n in ("result", "note", "source"))
+    wait_for(lambda: list(source.data["x"]) == [1, 2], 10, what="the allowed update to reach the server")
+    assert result.text == "before" and note.text == XSS and note.visible
+
+
+def test_update_of_markup_needs_an_explicit_bang(app_server, page):
+    doc, live = open_page(app_server, page, lambda: Div(name="result", text="before"),
+                          allow_update={"result": ["text!"]})
+    stderr_of_call(app_server, live, "import bokeh_live\nbokeh_live.update('result', text='<b>bold</b>')\nprint('done')")
+    result = doc.select_one({"name": "result"})
+    wait_for(lambda: result.text == "<b>bold</b>", 10, what="the explicitly allowed HTML")
+
+
+def test_display_refuses_bokeh_items_that_carry_html_or_code(app_server, page):
+    _, live = open_page(app_server, page)
+    plot = figure(width=200, height=150)
+    plot.line([1, 2], [3, 4])
+    plot.js_on_event("tap", CustomJS(code="window.__pwned = 2"))
+    hover = figure(width=200, height=150, tools=[HoverTool(tooltips="<div>@x</div>")])
+    hover.line([1, 2], [3, 4])
+    items = {"div": json_item(Div(text=XSS)), "customjs": json_item(plot), "hover": json_item(hover)}
+    printed = run(app_server, live, """
+import bokeh_live
+for item in items.values():
+    bokeh_live.display(item)
+'ok'
+""", items=items)
+    assert printed == "ok"
+    refusals = wait_for(lambda: page.execute_script(JS_VIEW + """
+        const out = live_view("live").shadow_el.querySelector(".bl-output");
+        return [...out.querySelectorAll(".bl-stderr")].map((el) => el.textContent).join("")""").count("not shown") == 3
+        and page.execute_script(JS_VIEW + """return live_view("live").shadow_el.querySelector(".bl-output").textContent"""),
+        10, what="three refusals in the output")
+    assert "it holds a Div" in refusals and "CustomJS" in refusals and "HTML template for tooltips" in refusals
+    assert page.execute_script(JS_VIEW + "return live_view('live').shadow_el.querySelector('.bl-plot')") is None
+    assert page.execute_script(PWNED) is None
+
+
+def test_displayed_html_loses_styles_forms_and_smil(app_server, page):
+    _, live = open_page(app_server, page)
+    run(app_server, live, """
+import bokeh_live
+class Page:
+    def _repr_html_(self):
+        return ('<p class="kept">text</p><style>:host { display: none }</style>'
+                '<a href="blob:https://example.com/x">blob</a><form action="https://example.com"><input name=p></form>'
+                '<svg><a><animate attributeName="href" values="javascript:window.__pwned=3"/><text>t</text></a></svg>')
+bokeh_live.display(Page())
+""")
+    html = wait_for(lambda: page.execute_script(JS_VIEW + """
+        const el = live_view("live").shadow_el.querySelector(".bl-html"); return el && el.innerHTML"""),
+        10, what="the displayed HTML")
+    assert 'class="kept"' in html
+    for gone in ("<style", "blob:", "<form", "<input", "<animate", "javascript:"):
+        assert gone not in html, gone
+    assert page.execute_script(PWNED) is None
+
+
+def test_text_over_the_websocket_limit_once_encoded_is_a_clear_error(app_server, page):
+    _, live = open_page(app_server, page, code="import asyncio")
+
+    async def both():
+        slow = asyncio.ensure_future(live.run_python("await asyncio.sleep(0.5)\n'in flight'", timeout=60))
+        with pytest.raises(LiveError, match="bytes of JSON text") as info:
+            await live.run_python("'中' * 8_000_000", timeout=60)  # 8 M characters, 24 MB as UTF-8
+        return info.value, await slow
+    error, other = app_server.call(both(), timeout=120)
+    assert error.error_type == "ValueError" and other == "in flight"
+    assert run(app_server, live, "'the session survives'") == "the session survives"
+    with pytest.raises(ValueError, match="over 16777216 bytes of text"):  # and from the server's side
+        app_server.locked(live.document, lambda: live.send("中" * 3_000_000))  # 18 MB once Bokeh escapes it
+
+
+@pytest.mark.parametrize("value", [2**53 - 1, 2**53, 2**60, -(2**63), 10**30])
+def test_integers_beyond_javascripts_range_arrive_exactly(app_server, page, value):
+    _, live = open_page(app_server, page, code="")
+
+    async def together():  # another reply in the same batch must not be lost with it
+        return await asyncio.gather(live.run_python("n * 1", n=value), live.run_python("'neighbour'"))
+    assert app_server.call(together()) == [value, "neighbour"]
+    assert run(app_server, live, "[n, {'k': n}]", n=value) == [value, {"k": value}]
+
+
+def test_printed_text_is_capped_with_a_marker(app_server, page):
+    _, live = open_page(app_server, page, mode="debug")
+    app_server.locked(live.document, lambda: setattr(live, "code", "print('x' * 3_000_000)\nprint('the end')"))
+    wait_for(lambda: live.status == "ready" and live.stdout, 60, what="the run")
+    assert live.stdout.startswith("[bokeh_live: ") and "earlier characters dropped]" in live.stdout
+    assert live.stdout.endswith("the end\n") and len(live.stdout) < MAX_TEXT_CHARS + 100

@@ -1,0 +1,62 @@
+"""One source for what the server, the page and the worker share (bokeh_live/shared.py)."""
+from __future__ import annotations
+
+import json
+import re
+import typing
+from pathlib import Path
+
+from bokeh_live import shared
+
+ROOT = Path(__file__).parents[1]
+WORKER_TS = (ROOT / "bokehjs_ext" / "worker.ts").read_text()
+
+
+def constants() -> dict[str, object]:
+    return {name: value for name, value in vars(shared).items()
+            if name.isupper() and isinstance(value, (int, str, dict))}
+
+
+def test_the_built_typescript_constants_are_shared_py():
+    generated = (ROOT / "bokehjs_ext" / "shared.ts").read_text()
+    found = dict(re.findall(r"^export const (\w+) = (.+) as const$", generated, re.MULTILINE))
+    assert {name: json.loads(value) for name, value in found.items()} == constants()
+
+
+def test_no_other_source_spells_the_tags_or_limits():
+    """A tag or limit written again elsewhere could drift: every module must import it."""
+    tags = [value for value in constants().values() if isinstance(value, str) and value.startswith("__bokeh_live_")]
+    sources = [p for p in [*ROOT.glob("bokeh_live/*.py"), *ROOT.glob("bokehjs_ext/*.ts")]
+               if p.name not in ("shared.py", "shared.ts", "browser_py.ts")]
+    for path in sources:
+        text = path.read_text()
+        for tag in tags:
+            assert tag not in text, f"{path.name} spells {tag} instead of importing it"
+        assert not re.search(r"\b(4|16|64) \* 1024 \* 1024", text), path.name
+
+
+def ts_union_kinds(name: str) -> set[str]:
+    body = re.search(rf"export type {name} =\n((?:\s+\|.*\n)+)", WORKER_TS).group(1)
+    return set(re.findall(r'kind: "([a-z_]+)"', body))
+
+
+def python_kinds(union: object) -> set[str]:
+    return {typing.get_type_hints(cls)["kind"].__args__[0] for cls in typing.get_args(union)}
+
+
+def test_page_worker_messages_agree_with_typescript():
+    assert python_kinds(shared.ToPython) <= ts_union_kinds("ToWorker")
+    assert python_kinds(shared.FromPython) <= ts_union_kinds("FromWorker")
+    # What Python does not handle or send is the worker's own JavaScript business.
+    assert ts_union_kinds("ToWorker") - python_kinds(shared.ToPython) == {"batch", "init", "load"}
+    assert ts_union_kinds("FromWorker") - python_kinds(shared.FromPython) == {
+        "batch", "phase", "ready", "init_failed", "crashed", "loaded"}
+
+
+def test_page_worker_message_fields_agree_with_typescript():
+    for cls in [*typing.get_args(shared.ToPython), *typing.get_args(shared.FromPython)]:
+        hints = typing.get_type_hints(cls)
+        kind = hints["kind"].__args__[0]
+        member = re.search(rf'\{{kind: "{kind}"([^}}]*)\}}', WORKER_TS).group(1)
+        ts_fields = set(re.findall(r"(\w+)\??:", re.sub(r"\[[^\]]*\]", "", member)))
+        assert ts_fields == set(hints) - {"kind"}, kind
