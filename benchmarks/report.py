@@ -154,6 +154,25 @@ def table(results: dict[str, Any]) -> list[Row]:
                            ("stock_in_live_page_nodelay_off", "stock property round trip in a page with a BokehLive, BOKEH_LIVE_NODELAY=0")):
             row("7 vs stock Bokeh", f"{label}, p50", _num(fig[key]["p50_ms"], " ms"), stock_name,
                 _num(fig["stock_first"]["p50_ms"], " ms"), fig[key]["p50_ms"] / fig["stock_first"]["p50_ms"])
+
+    fig = f.get("recovery")
+    if not failed("8 recovery", fig):
+        for kind, label in (("plain", "page not isolated: a fresh worker"), ("isolated", "isolated page: KeyboardInterrupt")):
+            k = fig[kind]
+            limit = 2500 if kind == "plain" else 200
+            row("8 recovery", f"runaway call timed out, {label}: same model answers after", _num(k["same_model_ms"], " ms"),
+                "", "", None, f"<= {limit} ms", k["same_model_ms"] <= limit)
+            row("8 recovery", f"runaway call timed out, {label}: other model answers after",
+                _num(k["other_model_ms"], " ms"), "", "", None, "<= 2500 ms" if kind == "plain" else "",
+                k["other_model_ms"] <= 2500 if kind == "plain" else None)
+        row("8 recovery", "isolated page: namespace kept after the interrupt", str(fig["isolated"]["namespace_kept"]),
+            "", "", None, "kept", fig["isolated"]["namespace_kept"])
+        c = fig["cycles"]
+        row("8 recovery", f"{c['cycles']} runaway/restart cycles: workers alive", str(c["workers_alive"]),
+            f"workers started: {c['workers_started']}", "", None, "1", c["workers_alive"] == 1)
+        row("8 recovery", f"{c['cycles']} runaway/restart cycles: page heap after GC", _num(c["heap_after_mb"], " MB"),
+            "before the cycles", _num(c["heap_before_mb"], " MB"), c["heap_after_mb"] / c["heap_before_mb"],
+            "< 1.10x", c["heap_growth"] < 0.10)
     return rows
 
 

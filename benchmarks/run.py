@@ -69,6 +69,8 @@ class Settings:
     startup_reps: int = 5            # cold and warm loads per page kind (median reported)
     model_counts: list[int] = field(default_factory=lambda: [1, 5, 10])
     sessions: int = 40               # open sessions for the memory figure
+    recovery_reps: int = 5           # runaway calls per kind of page (median reported)
+    recovery_cycles: int = 100       # runaway/restart cycles for the leak figure
 
     @classmethod
     def make(cls, quick: bool, max_mb: float | None) -> Settings:
@@ -77,6 +79,7 @@ class Settings:
             s.calls, s.throughput_calls, s.throughput_reps, s.issue7_calls = 20, 200, 1, 20
             s.sizes_mb, s.startup_reps, s.sessions, s.data_timeout = [1], 1, 5, 60.0
             s.model_counts, s.data_reps = [1, 10], 1
+            s.recovery_reps, s.recovery_cycles = 1, 3
         if max_mb is not None:
             s.sizes_mb = [mb for mb in s.sizes_mb if mb <= max_mb]
         return s
@@ -95,6 +98,16 @@ JS_TRACK_SOCKETS = """
   }
 })()
 """
+
+#: Counts the workers a page starts and terminates (installed before the page's scripts).
+JS_COUNT_WORKERS = """{
+  window.__bench_workers = {started: 0, terminated: 0}
+  const Base = window.Worker
+  window.Worker = class extends Base {
+    constructor(...args) { super(...args); window.__bench_workers.started += 1 }
+    terminate() { window.__bench_workers.terminated += 1; super.terminate() }
+  }
+}"""
 
 JS_DOC = "const doc = () => (window.Bokeh && Bokeh.documents.length) ? Bokeh.documents[0] : null;\n"
 
@@ -262,7 +275,10 @@ class Suite:
     def server(self, name: str) -> BokehServe:
         if name not in self.servers:
             env = {"BOKEH_LIVE_NODELAY": "0"} if name == "nagle" else {"BOKEH_LIVE_NODELAY": "1"}
-            self.servers[name] = BokehServe(APP, env=env)
+            if name == "isolated":  # cross-origin isolated pages: python -m bokeh_live serve --isolate
+                self.servers[name] = BokehServe(APP, env=env, module="bokeh_live", args=("--isolate",))
+            else:
+                self.servers[name] = BokehServe(APP, env=env)
         return self.servers[name]
 
     def url(self, server: str, **query: Any) -> str:
@@ -491,6 +507,55 @@ class Suite:
                          for p in ("cold", "warm"))
         return out
 
+    # 8: recovery from runaway code (issue 10)
+
+    def recovery(self) -> dict[str, Any]:
+        if self.driver is None:
+            self.driver = new_browser()
+        out: dict[str, Any] = {"reps": self.s.recovery_reps, "runaway_timeout_s": 1.0}
+        for kind, server in (("plain", "live"), ("isolated", "isolated")):
+            page = Page(self.driver, self.url(server, models=2), 2).open()
+            isolated = self.driver.execute_script("return window.crossOriginIsolated")
+            if isolated != (kind == "isolated"):
+                raise CaseError(f"the {kind} page has crossOriginIsolated = {isolated}")
+            runs = [page.command("runaway", call_timeout=1.0) for _ in range(self.s.recovery_reps)]
+            out[kind] = {
+                "same_model_ms": 1000 * float(np.median([r["same_s"] for r in runs])),
+                "other_model_ms": 1000 * float(np.median([r["other_s"] for r in runs])),
+                "namespace_kept": all(r["namespace_kept"] for r in runs),
+                "restarts": self.driver.execute_script(JS_VIEW + "return live_view('live0').runtime.restarts"),
+            }
+        out["target"] = "plain: both models answer <= 2500 ms after the timeout; isolated: <= 200 ms, namespace kept"
+        out["met"] = (max(out["plain"]["same_model_ms"], out["plain"]["other_model_ms"]) <= 2500
+                      and out["isolated"]["same_model_ms"] <= 200 and out["isolated"]["namespace_kept"])
+        out["cycles"] = self.restart_cycles()
+        return out
+
+    def restart_cycles(self) -> dict[str, Any]:
+        """Runaway calls that each replace the page's worker: do workers or the heap pile up?"""
+        script = self.driver.execute_cdp_cmd("Page.addScriptToEvaluateOnNewDocument", {"source": JS_COUNT_WORKERS})
+        try:
+            page = Page(self.driver, self.url("live", models=1), 1).open()
+            page.command("runaway", call_timeout=0.3)  # first-use costs out of the baseline
+
+            def heap() -> float:
+                self.driver.execute_cdp_cmd("HeapProfiler.collectGarbage", {})
+                return float(self.driver.execute_cdp_cmd("Runtime.getHeapUsage", {})["usedSize"])
+            before = heap()
+            start = time.monotonic()
+            for _ in range(self.s.recovery_cycles):
+                page.command("runaway", call_timeout=0.3)
+            seconds = time.monotonic() - start
+            after = heap()
+            workers = self.driver.execute_script("return window.__bench_workers")
+        finally:
+            self.driver.execute_cdp_cmd("Page.removeScriptToEvaluateOnNewDocument", {"identifier": script["identifier"]})
+        alive = workers["started"] - workers["terminated"]
+        return {"cycles": self.s.recovery_cycles, "seconds": seconds, "workers_started": workers["started"],
+                "workers_alive": alive, "heap_before_mb": before / 1e6, "heap_after_mb": after / 1e6,
+                "heap_growth": after / before - 1, "target": "1 worker alive; heap growth < 10 %",
+                "met": alive == 1 and after / before - 1 < 0.10}
+
     # 6: bundle size
 
     def bundle(self) -> dict[str, Any]:
@@ -518,6 +583,7 @@ class Suite:
             guarded(results, "issue7_vs_stock", self.issue7)
             guarded(results, "data", self.data)
             guarded(results, "server_memory", self.memory)
+            guarded(results, "recovery", self.recovery)
             guarded(results, "startup", self.startup)
         finally:
             self.close()

@@ -120,6 +120,13 @@ class Assembler:
         self.limit = limit
         self.budgets = budgets
         self._blobs: dict[str, _Blob] = {}
+        #: Bytes ``take`` may still join before ``allow`` is called again (once per batch).
+        self.allowance = limit
+
+    def allow(self, n: int) -> None:
+        """Let the takes that follow (one batch's) join at most ``n`` bytes in all: joining is
+        the one step here whose cost grows with a blob's size."""
+        self.allowance = n
 
     def add(self, chunk: Any, now: float | None = None) -> None:
         """Take one chunk, or raise :class:`Refused` (dropping the blob it belongs to)."""
@@ -172,16 +179,23 @@ class Assembler:
         """The value a placeholder stands for (each blob is used once), or :class:`Refused`."""
         blob_id = placeholder.get(BLOB_TAG)
         blob = self._blobs.get(blob_id) if isinstance(blob_id, str) else None
-        if blob is None or blob.filled != blob.size or placeholder.get("size") != blob.size:
+        size = placeholder.get("size")
+        if blob is None or blob.filled != blob.size or type(size) is not int or size != blob.size:
             self.drop(blob_id)
             raise Refused("a placeholder refers to a missing or incomplete blob")
+        if blob.size > self.allowance:
+            self.drop(blob_id)
+            raise Refused("more chunked data than one batch may restore; a page sends one large value at a time")
+        self.allowance -= blob.size
         data = b"".join(blob.parts)
         self.drop(blob_id)
-        if placeholder.keys() == {BLOB_TAG, "size", "kind"} and placeholder["kind"] == "bytes":
+        kind, dtype, shape = placeholder.get("kind"), placeholder.get("dtype"), placeholder.get("shape")
+        if placeholder.keys() == {BLOB_TAG, "size", "kind"} and isinstance(kind, str) and kind == "bytes":
             return data
-        dtype, shape = placeholder.get("dtype"), placeholder.get("shape")
-        if placeholder.keys() != {BLOB_TAG, "size", "kind", "dtype", "shape"} or placeholder["kind"] != "ndarray" \
-                or dtype not in DTYPE_FORMATS or not isinstance(shape, list) or len(shape) > 32 \
+        # isinstance first: `in` hashes (a list raises TypeError) and `!=` on an array is no bool
+        if placeholder.keys() != {BLOB_TAG, "size", "kind", "dtype", "shape"} or not isinstance(kind, str) \
+                or kind != "ndarray" or not isinstance(dtype, str) or dtype not in DTYPE_FORMATS \
+                or not isinstance(shape, list) or len(shape) > 32 \
                 or not all(type(n) is int and 0 <= n <= len(data) for n in shape):
             raise Refused("a blob placeholder has a bad kind, dtype or shape")
         array = np.frombuffer(data, dtype=dtype)

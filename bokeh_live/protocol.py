@@ -230,6 +230,8 @@ def parse_client_message(msg: Any) -> ClientMessage | Rejected:
     if not isinstance(msg, dict):
         return Rejected(f"a message must be a dict, not {type(msg).__name__}")
     kind = msg.get("type")
+    if not isinstance(kind, str):  # (`==` on a numpy array, which Bokeh can decode, is no bool)
+        return Rejected(f"unknown message type {str(kind)[:40]!r}")
     if kind == "output":
         if msg.keys() != {"type", "data"}:
             return Rejected(f"'output' takes the keys type, data; got {_keys(msg)}")
@@ -237,9 +239,9 @@ def parse_client_message(msg: Any) -> ClientMessage | Rejected:
 
     if kind == "view":
         state = msg.get("state")
-        if msg.keys() != {"type", "state"} or state not in ("hidden", "shown"):
+        if msg.keys() != {"type", "state"} or not isinstance(state, str) or state not in ("hidden", "shown"):
             return Rejected("'view' takes a state of 'hidden' or 'shown'")
-        return ViewState(type="view", state=state)
+        return ViewState(type="view", state="hidden" if state == "hidden" else "shown")
 
     if kind not in ("run_python_result", "run_python_error"):
         return Rejected(f"unknown message type {str(kind)[:40]!r}")
@@ -250,10 +252,10 @@ def parse_client_message(msg: Any) -> ClientMessage | Rejected:
     if kind == "run_python_result":
         if msg.keys() != {"type", "request_id", "result"}:
             return Rejected(f"'run_python_result' takes type, request_id, result; got {_keys(msg)}")
-        return RunPythonResult(type=kind, request_id=rid, result=msg["result"])
+        return RunPythonResult(type="run_python_result", request_id=rid, result=msg["result"])
 
     error, error_type = msg.get("error"), msg.get("error_type", "Exception")
     if not msg.keys() <= {"type", "request_id", "error", "error_type"} or not isinstance(error, str) \
             or not isinstance(error_type, str) or not error_type.isidentifier() or len(error_type) > 200:
         return Rejected("'run_python_error' takes a string error and an optional identifier error_type")
-    return RunPythonError(type=kind, request_id=rid, error=error, error_type=error_type)
+    return RunPythonError(type="run_python_error", request_id=rid, error=error, error_type=error_type)

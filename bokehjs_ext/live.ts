@@ -23,7 +23,7 @@ import {CSS, LiveUI, default_width} from "./ui"
 import {refuse_update} from "./allow"
 
 /** A run in the worker: the model's `code`, or a server's `run_python` call. */
-type Run = {kind: "code" | "call", stdout: Tail, stderr: Tail, timer?: number, stopped?: string}
+type Run = {kind: "code" | "call", stdout: Tail, stderr: Tail, timer?: number, stopped?: string, start?: () => void}
 
 /** The last line of a stopped run's error: why it was stopped. */
 const TIMED_OUT = "TimeoutError"
@@ -58,6 +58,17 @@ export class BokehLiveView extends LayoutDOMView {
   protected readonly listener: RuntimeListener = {
     message: (message) => this.on_worker(message),
     runtime: (event) => this.on_runtime(event),
+    resend: (ids) => {
+      for (const id of ids) {
+        const run = this.runs.get(id)
+        if (run?.kind == "call") {
+          run.start?.()
+        } else if (run != null) {
+          this.runs.delete(id)
+          this.run_when_ready = true  // the model's code, asked for while a run was being stopped
+        }
+      }
+    },
   }
 
   get child_models(): UIElement[] {
@@ -315,14 +326,15 @@ export class BokehLiveView extends LayoutDOMView {
         }
         case "run_python": {
           const {code, kwargs, request_id} = message
-          this.runs.set(request_id, {kind: "call", stdout: new Tail(), stderr: new Tail()})
-          this.restart_if_crashed()  // then the call waits for this model's code to run again
-          void this.when_code_settled().then(() => {
+          const start = () => void this.when_code_settled().then(() => {
             if (this.runs.has(request_id)) {  // not cancelled meanwhile
               const transfer: Transferable[] = []
               this.runtime.run(this.model.id, request_id, code, to_worker(kwargs, transfer), false, transfer)
             }
           })
+          this.runs.set(request_id, {kind: "call", stdout: new Tail(), stderr: new Tail(), start})
+          this.restart_if_crashed()  // then the call waits for this model's code to run again
+          start()
           break
         }
         case "cancel": {

@@ -34,6 +34,8 @@ export type RuntimeEvent =
 export interface RuntimeListener {
   message(message: ModelMessage): void
   runtime(event: RuntimeEvent): void
+  /** Runs that never reached a worker that was then replaced: start them again. */
+  resend(ids: string[]): void
 }
 
 /** Where the bundle was loaded from, when a Bokeh server (or another host) serves it. */
@@ -69,6 +71,7 @@ function worker_url(): string {
 }
 
 type Run = {model: string, stopping: boolean}
+type Held = {model: string, message: ToWorker, transfer: Transferable[]}
 type Load = {resolve: (error: string | null) => void, timer: number}
 
 export class Runtime {
@@ -98,6 +101,10 @@ export class Runtime {
   private worker: Worker | null = null
   private readonly listeners = new Map<string, RuntimeListener>()
   private readonly runs = new Map<string, Run>()
+  /** Runs asked for while a stop is pending: held, not queued behind a run that may be
+   * killed with its worker. */
+  private held: Held[] = []
+  private stops_pending = 0
   private readonly loads = new Map<string, Load>()
   private outgoing: ToWorker[] = []
   private transfers: Transferable[] = []
@@ -205,7 +212,12 @@ export class Runtime {
       return
     }
     this.runs.set(id, {model, stopping: false})
-    this.post({kind: "run", model, id, code, kwargs, fresh}, transfer)
+    const message: ToWorker = {kind: "run", model, id, code, kwargs, fresh}
+    if (this.stops_pending != 0) {
+      this.held.push({model, message, transfer})
+    } else {
+      this.post(message, transfer)
+    }
   }
 
   /** Whether the worker has this run (it has not ended). */
@@ -229,31 +241,44 @@ export class Runtime {
     }
     live.forEach((id) => this.runs.get(id)!.stopping = true)
     this.post({kind: "cancel", ids: live})
+    this.stops_pending++
     const worker = this.worker
     const unfinished = () => worker == this.worker && live.some((id) => this.runs.has(id))
+    const stopped = () => {  // without a restart: the held runs may go to this worker
+      if (worker == this.worker && --this.stops_pending == 0) {
+        this.held.splice(0).forEach(({message, transfer}) => this.post(message, transfer))
+      }
+    }
     setTimeout(() => {
       if (!unfinished()) {
-        return
-      }
-      if (this.interrupt == null) {
+        stopped()
+      } else if (this.interrupt == null) {
         this.restart(reason)
-        return
+      } else {
+        Atomics.store(this.interrupt, 0, 2)  // SIGINT: Pyodide raises KeyboardInterrupt and resets it
+        setTimeout(() => unfinished() ? this.restart(`${reason}; the interrupt was not honoured`) : stopped(),
+          INTERRUPT_GRACE_MS)
       }
-      Atomics.store(this.interrupt, 0, 2)  // SIGINT: Pyodide raises KeyboardInterrupt and resets it
-      setTimeout(() => {
-        if (unfinished()) {
-          this.restart(`${reason}; the interrupt was not honoured`)
-        }
-      }, INTERRUPT_GRACE_MS)
     }, CANCEL_GRACE_MS)
   }
 
   /** A fresh worker: everything that was in the old one ends now, with `reason`. */
   restart(reason: string): void {
+    const held = this.held.splice(0)
+    held.forEach(({message}) => this.runs.delete((message as {id: string}).id))
+    this.stops_pending = 0
     this.lose_worker(`The Python runtime was restarted (${reason}) before this run ended.`)
     this.restarts++
     this.emit({kind: "restarting", reason})
     this.start(reason)
+    // What never reached the old worker was not lost with it: each view starts it again
+    // (after its code has run again in the fresh runtime).
+    for (const [model, listener] of this.listeners) {
+      const ids = held.filter((h) => h.model == model).map(({message}) => (message as {id: string}).id)
+      if (ids.length != 0) {
+        listener.resend(ids)
+      }
+    }
   }
 
   private lose_worker(error: string): void {

@@ -52,7 +52,7 @@ def run():
     def failed(error):
         text = str(error)
         if isinstance(error, TimeoutError):
-            text += ("\nThe browser's Python is still busy with it: reload the page to start a fresh one.")
+            text += "\nIt was stopped in your browser, which is ready for the next snippet."
         result.text = f"<b>Error</b><pre>{html.escape(text)}</pre>"
         button.disabled = False
 

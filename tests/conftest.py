@@ -5,6 +5,7 @@ import shutil
 
 import pytest
 
+from bokeh_live import channel
 from harness import AppServer, chromium
 
 
@@ -16,6 +17,12 @@ def pytest_collection_modifyitems(config, items):
     for item in items:
         if "browser" in item.keywords:
             item.add_marker(skip)
+
+
+@pytest.fixture(autouse=True)
+def fresh_log_budget(monkeypatch):
+    """Each test starts with the process's budget of refusal log lines whole."""
+    monkeypatch.setattr(channel, "_LOG_BUDGET", channel._ProcessLogBudget())
 
 
 @pytest.fixture(scope="session")

@@ -131,11 +131,13 @@ class AppServer:
 class BokehServe:
     """`bokeh serve` of an app file, in a subprocess, on a free port."""
 
-    def __init__(self, *apps: str | Path, env: dict[str, str] | None = None, args: tuple[str, ...] = ()) -> None:
+    def __init__(self, *apps: str | Path, env: dict[str, str] | None = None, args: tuple[str, ...] = (),
+                 module: str = "bokeh") -> None:
+        """``module`` "bokeh_live" runs ``python -m bokeh_live serve`` (``args`` may hold --isolate)."""
         self.port = free_port()
         self.log = tempfile.NamedTemporaryFile(  # noqa: SIM115 - open for the server's whole life
             "w+", prefix="bokeh-serve-", suffix=".log", delete=False)
-        cmd = [sys.executable, "-m", "bokeh", "serve", *map(str, apps), "--port", str(self.port),
+        cmd = [sys.executable, "-m", module, "serve", *map(str, apps), "--port", str(self.port),
                "--address", "127.0.0.1", "--allow-websocket-origin", f"127.0.0.1:{self.port}", *args]
         self.proc = subprocess.Popen(cmd, stdout=self.log, stderr=subprocess.STDOUT, env={**os.environ, **(env or {})})
         wait_for(self._up, 60, what="bokeh serve to listen")

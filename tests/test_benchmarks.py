@@ -18,7 +18,8 @@ import pytest
 pytestmark = pytest.mark.browser
 
 ROOT = Path(__file__).resolve().parent.parent
-FIGURES = ("bundle", "round_trip", "throughput", "issue7_vs_stock", "data", "server_memory", "startup", "server_cpu")
+FIGURES = ("bundle", "round_trip", "throughput", "issue7_vs_stock", "data", "server_memory", "startup", "server_cpu",
+           "recovery")
 
 
 @pytest.fixture(scope="module")
@@ -72,12 +73,15 @@ def test_figures_hold_numbers_with_baselines_and_ratios(results):
     # An RSS delta over a few sessions can come out negative (the allocator returns memory).
     assert math.isfinite(f["server_memory"]["live"]["kb_per_session"])
     assert f["bundle"]["bokeh_live.min.js"]["gzip_kb"] > 0
+    for kind in ("plain", "isolated"):
+        assert number(f["recovery"][kind]["same_model_ms"]) and number(f["recovery"][kind]["other_model_ms"])
+    assert f["recovery"]["isolated"]["namespace_kept"] is True and f["recovery"]["cycles"]["workers_alive"] == 1
 
 
 def test_table_covers_every_figure_and_plot_is_written(results):
     out, r = results
     figures = {row["figure"].split()[0] for row in r["table"]}
-    assert figures == {"1", "2", "3", "4", "5", "6", "7"}
+    assert figures == {"1", "2", "3", "4", "5", "6", "7", "8"}
     assert not [row for row in r["table"] if row["measure"] == "FAILED"]
     if importlib.util.find_spec("matplotlib") is not None:
         assert (out / "results.png").stat().st_size > 0

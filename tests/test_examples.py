@@ -93,6 +93,12 @@ def test_sandbox_runs_code_in_the_browser_and_reports_errors(page, served):
                     and model_prop(page, "result", "text"), 30, what="the error")
     assert "ValueError" in text and "invalid literal" in text and "line 4" in text
     screenshot(page, "sandbox")
+    set_prop(page, "source", "value", "while True:\n    pass")  # runaway code: stopped, and the page goes on
+    click(page, "run")
+    wait_for(lambda: "stopped in your browser" in (model_prop(page, "result", "text") or ""), 30, what="the stop")
+    set_prop(page, "source", "value", "6 * 7")
+    click(page, "run")
+    wait_for(lambda: "42" in (model_prop(page, "result", "text") or ""), 30, what="the next snippet")
 
 
 def test_messaging_send_output_and_run_python(page, served):

@@ -45,7 +45,7 @@ def arg(name: str, default: str) -> str:
 kind = arg("kind", "live")
 lives: list[Any] = []
 if kind == "live":
-    from bokeh_live import BokehLive  # only here: stock pages must not load the extension
+    from bokeh_live import BokehLive, LiveError  # only here: stock pages must not load the extension
 
     extra = {"max_message_size": int(arg("max_message_size", "0"))} if arg("max_message_size", "") else {}
     lives = [BokehLive(name=f"live{i}", mode="app", code="", height=60, **extra)
@@ -176,6 +176,32 @@ async def op_data(p: dict[str, Any]) -> dict[str, Any]:
     return {"seconds": seconds, "bytes": int(array.nbytes)}
 
 
+async def op_runaway(p: dict[str, Any]) -> dict[str, Any]:
+    """A runaway call of the first model times out; then the time until that model and the
+    last one answer again, counted from the TimeoutError, and whether the namespace survived."""
+    first, other = lives[0], lives[-1]
+    await first.run_python("x = 41", timeout=60)
+    try:
+        await first.run_python("while True:\n    pass", timeout=p.get("call_timeout", 1.0))
+        raise AssertionError("the runaway call returned")
+    except TimeoutError:
+        pass
+    t0 = time.perf_counter()
+
+    async def answer(live: Any, code: str) -> tuple[float, Any]:
+        # A call that reaches the old worker fails at once with "restarted": as an app would, retry.
+        while True:
+            try:
+                result = await live.run_python(code, timeout=60)
+                return time.perf_counter() - t0, result
+            except LiveError as e:
+                if "restarted" not in str(e):
+                    raise
+
+    (same_s, x), (other_s, _) = await asyncio.gather(answer(first, "globals().get('x')"), answer(other, "1"))
+    return {"same_s": same_s, "other_s": other_s, "namespace_kept": x == 41}
+
+
 async def op_drop_arrays(p: dict[str, Any]) -> dict[str, Any]:
     arrays.clear()
     return {}
@@ -187,6 +213,7 @@ OPS = {
     "stock_latency": op_stock_latency,
     "data": op_data,
     "drop_arrays": op_drop_arrays,
+    "runaway": op_runaway,
 }
 
 
