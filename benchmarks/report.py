@@ -173,6 +173,18 @@ def table(results: dict[str, Any]) -> list[Row]:
         row("8 recovery", f"{c['cycles']} runaway/restart cycles: page heap after GC", _num(c["heap_after_mb"], " MB"),
             "before the cycles", _num(c["heap_before_mb"], " MB"), c["heap_after_mb"] / c["heap_before_mb"],
             "< 1.10x", c["heap_growth"] < 0.10)
+
+    fig = f.get("hostile")
+    if not failed("9 hostile", fig):
+        for k, name in (("p50_ms", "p50"), ("p99_ms", "p99")):
+            row("9 hostile", f"another session's round trip {name}, during a chunk flood",
+                _num(fig["during_chunk_flood"][k], " ms"), "the same, no attack", _num(fig["quiet_alone"][k], " ms"),
+                fig["during_chunk_flood"][k] / fig["quiet_alone"][k], "< 50 ms" if k == "p99_ms" else "",
+                fig["during_chunk_flood"][k] < 50 if k == "p99_ms" else None)
+        row("9 hostile", "one event of 30,000 empty blobs, sent and handled", _num(fig["one_event_of_30000_empty_blobs_s"] * 1000, " ms"))
+        m = fig["memory_20_declaring_64mib"]
+        row("9 hostile", "server RSS growth, 20 sessions each declaring 64 MiB (4 MiB sent each)",
+            _num(m["growth_mb"], " MB"), "declared", _num(m["declared_mb"], " MB"), m["growth_mb"] / m["declared_mb"])
     return rows
 
 

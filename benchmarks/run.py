@@ -556,6 +556,66 @@ class Suite:
                 "heap_growth": after / before - 1, "target": "1 worker alive; heap growth < 10 %",
                 "met": alive == 1 and after / before - 1 < 0.10}
 
+    # 9: hostile clients (issue 11)
+
+    def hostile(self) -> dict[str, Any]:
+        """Raw websocket clients (Bokeh's own) attack a real ``bokeh serve`` process while
+        another session measures its round trips: what an attack costs everyone else."""
+        from benchmarks.raw_client import forge, raw_session
+
+        server = self.server("live")
+        url = server.url("/bench_app")
+        n = 50 if self.s.quick else 300
+
+        def quiet_latency(attack_seconds: float) -> dict[str, Any]:
+            quiet = raw_session(url)
+            attacker = None
+            if attack_seconds:
+                attacker = subprocess.Popen([sys.executable, "-m", "benchmarks.attacker", url, str(attack_seconds)],
+                                            cwd=ROOT, stdout=subprocess.PIPE, text=True)
+                time.sleep(1.5)  # the flood is under way
+            samples = []
+            try:
+                for _ in range(n):
+                    t0 = time.perf_counter()
+                    quiet.force_roundtrip()
+                    samples.append(time.perf_counter() - t0)
+            finally:
+                quiet.close()
+            out = percentiles(samples)
+            if attacker is not None:
+                events, _ = attacker.communicate(timeout=attack_seconds + 120)
+                out["attack_events"] = int(events.strip() or 0)
+            return out
+
+        out: dict[str, Any] = {"round_trips": n}
+        out["quiet_alone"] = quiet_latency(0)
+        out["during_chunk_flood"] = quiet_latency(3.0 if self.s.quick else 10.0)
+        attacker = raw_session(url)
+        try:
+            empty = [{"blob": f"e{i}", "offset": 0, "size": 0, "data": b""} for i in range(30_000)]
+            t0 = time.perf_counter()
+            forge(attacker, chunks=empty)
+            out["one_event_of_30000_empty_blobs_s"] = time.perf_counter() - t0
+        finally:
+            attacker.close()
+        # 20 connections, each declaring a 64 MiB blob and sending its first 4 MiB chunk.
+        rss0 = rss_bytes(server.proc.pid)
+        sessions = [raw_session(url) for _ in range(20)]
+        try:
+            for s in sessions:
+                forge(s, chunks=[{"blob": "big", "offset": 0, "size": 64 * 1024 * 1024, "data": b"y" * (4 * 1024 * 1024)}])
+            rss1 = rss_bytes(server.proc.pid)
+        finally:
+            for s in sessions:
+                s.close()
+        out["memory_20_declaring_64mib"] = {"rss_before_mb": rss0 / 1e6, "rss_after_mb": rss1 / 1e6,
+                                            "growth_mb": (rss1 - rss0) / 1e6, "declared_mb": 20 * 64 * 1.048576}
+        out["ratio_p99"] = ratio(out["during_chunk_flood"]["p99_ms"], out["quiet_alone"]["p99_ms"])
+        out["target"] = "another session's p99 < 50 ms during a flood"
+        out["met"] = out["during_chunk_flood"]["p99_ms"] < 50
+        return out
+
     # 6: bundle size
 
     def bundle(self) -> dict[str, Any]:
@@ -584,6 +644,7 @@ class Suite:
             guarded(results, "data", self.data)
             guarded(results, "server_memory", self.memory)
             guarded(results, "recovery", self.recovery)
+            guarded(results, "hostile", self.hostile)
             guarded(results, "startup", self.startup)
         finally:
             self.close()
