@@ -38,7 +38,7 @@ PYODIDE_URL_ENV = "BOKEH_LIVE_PYODIDE_URL"
 #: so changes to these from a browser are refused (see ``set_from_json``).
 SERVER_OWNED = frozenset({
     "mode", "auto_run", "packages", "pyodide_url", "value", "output", "max_message_size",
-    "examples", "theme", "allow_update", "run_timeout",
+    "examples", "theme", "allow_update", "run_timeout", "sandbox",
 })
 
 
@@ -153,6 +153,15 @@ class BokehLive(LayoutDOM):
     have their own ``timeout`` (see :meth:`run_python`).
     """)
 
+    sandbox = Bool(default=False, help="""
+    Run this model's Python in a worker inside a sandboxed iframe with an opaque origin:
+    untrusted code then has no cookies, storage or credentials of the page's origin, and
+    cannot read its same-origin resources. Sandboxed models of a page share one such
+    worker, apart from the others. Costs: Pyodide must be served with CORS headers
+    (``python -m bokeh_live serve``, or a CDN), binary data from the worker is copied once
+    more, and a busy run is stopped by a restart (no interrupts). See docs/security.md.
+    """)
+
     # --- server API -------------------------------------------------------------------
 
     def send(self, data: Any) -> None:
@@ -229,10 +238,13 @@ class BokehLive(LayoutDOM):
                 log.error("run_python_then: %s", error)
 
         def later(fn: Callable[[], None]) -> None:
+            # With no session (or a destroyed one) nothing would run a next-tick callback,
+            # and nothing holds the document lock any more: call at once.
             try:
-                assert doc is not None
+                if doc is None or doc.session_context is None:
+                    raise RuntimeError("no session")
                 doc.add_next_tick_callback(fn)
-            except Exception:  # the document is gone: nothing holds its lock any more
+            except Exception:
                 fn()
 
         task = asyncio.ensure_future(self.run_python(code, timeout=timeout, **kwargs))

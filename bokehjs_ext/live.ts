@@ -84,8 +84,8 @@ export class BokehLiveView extends LayoutDOMView {
     this.set_status("loading")
     if (this.runtime.state == "ready") {
       this.runtime_ready()
-    } else if (this.runtime.state == "failed") {
-      this.on_runtime({kind: "failed", error: this.runtime.failure})
+    } else if (this.runtime.state == "failed" || this.runtime.state == "crashed") {
+      this.on_runtime({kind: this.runtime.state, error: this.runtime.failure})
     }
     this.channel.receive()
     this.channel.announce()
@@ -564,6 +564,7 @@ export namespace BokehLive {
     theme: p.Property<"auto" | "light" | "dark">
     allow_update: p.Property<Dict<string[]>>
     run_timeout: p.Property<number | null>
+    sandbox: p.Property<boolean>
   }
 }
 
@@ -589,7 +590,7 @@ export class BokehLive extends LayoutDOM {
   /** The page's runtime, started by the first model built: Pyodide's download then overlaps
    * the building of the page's views. */
   runtime(): Runtime {
-    return Runtime.shared(this.pyodide_url ?? default_index_url())
+    return Runtime.shared(this.pyodide_url ?? default_index_url(), this.sandbox)
   }
 
   override initialize(): void {
@@ -623,6 +624,7 @@ export class BokehLive extends LayoutDOM {
       theme:            [ Enum("auto", "light", "dark"), "auto" ],
       allow_update:     [ Dict(List(Str)), {} ],
       run_timeout:      [ Nullable(Float), 300 ],
+      sandbox:          [ Bool, false ],
     }))
   }
 }

@@ -10,6 +10,7 @@
 import {worker_main} from "./worker"
 import type {FromWorker, ToWorker} from "./worker"
 import {BROWSER_PY} from "./browser_py"
+import {SandboxedWorker} from "./sandbox"
 
 export const PYODIDE_VERSION = "314.0.7"
 export const PYODIDE_CDN = `https://cdn.jsdelivr.net/pyodide/v${PYODIDE_VERSION}/full/`
@@ -63,29 +64,48 @@ function worker_url(): string {
   if (bundle != null && new URL(bundle).origin == location.origin) {
     return new URL("worker.mjs", bundle).href
   }
-  const source = `(${worker_main.toString()})()\n`
+  const source = worker_source()
   if (location.protocol == "file:") {
     return `data:text/javascript;charset=utf-8,${encodeURIComponent(source)}`
   }
   return URL.createObjectURL(new Blob([source], {type: "text/javascript"}))
 }
 
+function worker_source(): string {
+  return `(${worker_main.toString()})()\n`
+}
+
+/** What runtime.ts needs of a worker: a Worker, or one inside a sandboxed iframe. */
+type WorkerLike = {
+  postMessage(message: unknown, transfer?: Transferable[]): void
+  terminate(): void
+  onmessage: ((event: MessageEvent) => void) | null
+  onerror: ((event: ErrorEvent) => void) | null
+}
+
 type Run = {model: string, stopping: boolean}
 type Held = {model: string, message: ToWorker, transfer: Transferable[]}
+/** Runs being stopped, in one worker: resolved when the last of them has ended. */
+type Stop = {ids: Set<string>}
 type Load = {resolve: (error: string | null) => void, timer: number}
 
 export class Runtime {
-  private static _shared: Runtime | null = null
+  private static readonly _shared = new Map<boolean, Runtime>()
 
-  /** The page's runtime; the first view to ask decides where Pyodide comes from. */
-  static shared(index_url: string): Runtime {
+  /**
+   * The page's runtime (one for sandboxed models, one for the others); the first view to
+   * ask decides where Pyodide comes from.
+   */
+  static shared(index_url: string, sandbox: boolean = false): Runtime {
     const url = new URL(index_url.endsWith("/") ? index_url : `${index_url}/`, document.baseURI).href
-    if (Runtime._shared == null) {
-      Runtime._shared = new Runtime(url)
-    } else if (Runtime._shared.index_url != url) {
-      console.warn(`bokeh_live: this page already runs Pyodide from ${Runtime._shared.index_url}; ignoring ${url}`)
+    let runtime = Runtime._shared.get(sandbox)
+    if (runtime == null) {
+      runtime = new Runtime(url, sandbox)
+      Runtime._shared.set(sandbox, runtime)
+    } else if (runtime.index_url != url) {
+      console.warn(`bokeh_live: this page already runs Pyodide from ${runtime.index_url}; ignoring ${url}`)
     }
-    return Runtime._shared
+    return runtime
   }
 
   phase: string = "starting"
@@ -96,22 +116,24 @@ export class Runtime {
 
   /** Shared with the worker when the page is cross-origin isolated: writing 2 raises
    * KeyboardInterrupt in the running Python code. */
-  private readonly interrupt: Int32Array | null =
-    typeof SharedArrayBuffer != "undefined" && globalThis.crossOriginIsolated ? new Int32Array(new SharedArrayBuffer(4)) : null
-  private worker: Worker | null = null
+  private readonly interrupt: Int32Array | null
+  private worker: WorkerLike | null = null
   private readonly listeners = new Map<string, RuntimeListener>()
   private readonly runs = new Map<string, Run>()
   /** Runs asked for while a stop is pending: held, not queued behind a run that may be
    * killed with its worker. */
   private held: Held[] = []
-  private stops_pending = 0
+  private stops: Stop[] = []
   private readonly loads = new Map<string, Load>()
   private outgoing: ToWorker[] = []
   private transfers: Transferable[] = []
   private start_timer = 0
   private next_id = 0
 
-  private constructor(readonly index_url: string) {
+  private constructor(readonly index_url: string, readonly sandbox: boolean) {
+    // No memory can be shared with the opaque origin of a sandbox.
+    const can_share = typeof SharedArrayBuffer != "undefined" && globalThis.crossOriginIsolated && !sandbox
+    this.interrupt = can_share ? new Int32Array(new SharedArrayBuffer(4)) : null
     this.start("")
   }
 
@@ -122,7 +144,9 @@ export class Runtime {
   private start(reason: string): void {
     this.state = "loading"
     this.phase = reason == "" ? "starting" : `restarting Python (${reason})`
-    const worker = this.worker = new Worker(worker_url(), {type: "module", name: "bokeh_live"})
+    const worker: WorkerLike = this.worker = this.sandbox
+      ? new SandboxedWorker(worker_source())
+      : new Worker(worker_url(), {type: "module", name: "bokeh_live"})
     worker.onmessage = (event: MessageEvent<FromWorker>) => {
       if (worker == this.worker) {
         this.receive(event.data)
@@ -165,9 +189,10 @@ export class Runtime {
       case "init_failed":
         clearTimeout(this.start_timer)
         this.state = "failed"
-        this.failure = message.error
-        this.end_everything(message.error)
-        this.emit({kind: "failed", error: message.error})
+        this.failure = !this.sandbox ? message.error : `${message.error}\n(a sandboxed worker fetches Pyodide ` +
+          "cross-origin: its files need CORS headers, as python -m bokeh_live serve or a CDN sends them)"
+        this.end_everything(this.failure)
+        this.emit({kind: "failed", error: this.failure})
         break
       case "crashed":
         this.lose_worker(`The Python runtime crashed: ${message.error}. It restarts on the next run or call.`)
@@ -181,6 +206,7 @@ export class Runtime {
       default:
         if (message.kind == "done" || message.kind == "failed") {
           this.runs.delete(message.id)
+          this.ended(message.id)
         }
         this.listeners.get(message.model)?.message(message)
     }
@@ -213,7 +239,7 @@ export class Runtime {
     }
     this.runs.set(id, {model, stopping: false})
     const message: ToWorker = {kind: "run", model, id, code, kwargs, fresh}
-    if (this.stops_pending != 0) {
+    if (this.stops.length != 0) {
       this.held.push({model, message, transfer})
     } else {
       this.post(message, transfer)
@@ -241,32 +267,36 @@ export class Runtime {
     }
     live.forEach((id) => this.runs.get(id)!.stopping = true)
     this.post({kind: "cancel", ids: live})
-    this.stops_pending++
-    const worker = this.worker
-    const unfinished = () => worker == this.worker && live.some((id) => this.runs.has(id))
-    const stopped = () => {  // without a restart: the held runs may go to this worker
-      if (worker == this.worker && --this.stops_pending == 0) {
-        this.held.splice(0).forEach(({message, transfer}) => this.post(message, transfer))
-      }
-    }
+    const stop: Stop = {ids: new Set(live)}
+    this.stops.push(stop)
+    const unfinished = () => this.stops.includes(stop)
     setTimeout(() => {
       if (!unfinished()) {
-        stopped()
+        return
       } else if (this.interrupt == null) {
         this.restart(reason)
       } else {
         Atomics.store(this.interrupt, 0, 2)  // SIGINT: Pyodide raises KeyboardInterrupt and resets it
-        setTimeout(() => unfinished() ? this.restart(`${reason}; the interrupt was not honoured`) : stopped(),
-          INTERRUPT_GRACE_MS)
+        setTimeout(() => unfinished() && this.restart(`${reason}; the interrupt was not honoured`), INTERRUPT_GRACE_MS)
       }
     }, CANCEL_GRACE_MS)
+  }
+
+  /** A run ended: a stop waiting for it may be over, and then the held runs go to the worker. */
+  private ended(id: string): void {
+    if (this.stops.length == 0) {
+      return
+    }
+    this.stops = this.stops.filter((stop) => (stop.ids.delete(id), stop.ids.size != 0))
+    if (this.stops.length == 0) {
+      this.held.splice(0).forEach(({message, transfer}) => this.post(message, transfer))
+    }
   }
 
   /** A fresh worker: everything that was in the old one ends now, with `reason`. */
   restart(reason: string): void {
     const held = this.held.splice(0)
     held.forEach(({message}) => this.runs.delete((message as {id: string}).id))
-    this.stops_pending = 0
     this.lose_worker(`The Python runtime was restarted (${reason}) before this run ended.`)
     this.restarts++
     this.emit({kind: "restarting", reason})
@@ -283,6 +313,7 @@ export class Runtime {
 
   private lose_worker(error: string): void {
     clearTimeout(this.start_timer)
+    this.stops = [], this.held = []  // held runs are still in `runs`: they end below
     this.worker?.terminate()
     this.worker = null
     this.outgoing = [], this.transfers = []

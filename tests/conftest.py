@@ -41,6 +41,14 @@ def isolated_server():
 
 
 @pytest.fixture(scope="session")
+def cors_server():
+    """A Bokeh server that sends bokeh_live's CORS headers (python -m bokeh_live serve)."""
+    server = AppServer(headers=True)
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
 def browser():
     """One Chromium for the session (its HTTP cache keeps Pyodide warm between tests)."""
     driver = chromium()

@@ -59,9 +59,12 @@ class AppServer:
     documents the server creates for it are kept so the test can inspect the server side.
     """
 
-    def __init__(self, *, isolate: bool = False) -> None:
+    def __init__(self, *, isolate: bool = False, headers: bool = False) -> None:
+        """``headers``: bokeh_live's response headers (CORS on its files), as
+        ``python -m bokeh_live serve`` sends them; ``isolate`` adds cross-origin isolation."""
         self.port = free_port()
         self.isolate = isolate
+        self.headers = headers or isolate
         self._builders: dict[str, Callable[[Document], None]] = {}
         self.docs: dict[str, list[Document]] = {}
         self._ready = threading.Event()
@@ -79,9 +82,9 @@ class AppServer:
             address="127.0.0.1", allow_websocket_origin=[f"127.0.0.1:{self.port}", f"localhost:{self.port}"],
             unused_session_lifetime_milliseconds=2_000, check_unused_sessions_milliseconds=1_000,
         )
-        if self.isolate:  # cross-origin isolated pages, as `python -m bokeh_live serve --isolate` serves
+        if self.headers:
             from bokeh_live.serve import add_headers
-            add_headers(self.server, isolate=True)
+            add_headers(self.server, isolate=self.isolate)
         self.server.start()
         self._ready.set()
         self.loop.run_forever()

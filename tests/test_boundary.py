@@ -164,3 +164,68 @@ def test_printed_text_is_capped_with_a_marker(app_server, page):
     wait_for(lambda: live.status == "ready" and live.stdout, 60, what="the run")
     assert live.stdout.startswith("[bokeh_live: ") and "earlier characters dropped]" in live.stdout
     assert live.stdout.endswith("the end\n") and len(live.stdout) < MAX_TEXT_CHARS + 100
+
+
+def test_sandboxed_code_has_an_opaque_origin(cors_server, page):
+    def build(doc):
+        doc.add_root(column(BokehLive(name="boxed", mode="app", sandbox=True, code="import js"),
+                            BokehLive(name="plain", mode="app", code="import js")))
+    url = cors_server.app(build)
+    page.get(url)
+    doc = cors_server.doc(url)
+    boxed, plain = doc.select_one({"name": "boxed"}), doc.select_one({"name": "plain"})
+    for live in (boxed, plain):
+        wait_for(lambda live=live: live.status in ("ready", "error"), PYODIDE_TIMEOUT, what=f"{live.name} ready")
+        assert live.status == "ready", live.error
+    origin = f"http://127.0.0.1:{cors_server.port}"
+    assert run(cors_server, boxed, "str(js.self.origin)") == "null"
+    assert run(cors_server, plain, "str(js.self.origin)") == origin
+    read_page = "try:\n    text = await (await js.fetch(url)).text()\nexcept Exception as e:\n    text = type(e).__name__\ntext[:40]"
+    assert run(cors_server, boxed, read_page, url=url) == "JsException"  # the app's own page is out of reach
+    assert run(cors_server, plain, read_page, url=url).startswith("<!DOCTYPE html>")
+    with pytest.raises(LiveError, match="denied"):
+        run(cors_server, boxed, "js.indexedDB.open('x')")  # no storage of the page's origin
+    assert run(cors_server, boxed, "sum(range(n)), data[::-1]", n=10, data=b"abc") == [45, b"cba"]  # the same API
+
+
+def test_a_sandbox_without_cors_says_why_it_cannot_start(app_server, page):
+    def build(doc):
+        doc.add_root(BokehLive(name="boxed", mode="app", sandbox=True, code="1"))
+    url = app_server.app(build)
+    page.get(url)
+    live = app_server.doc(url).select_one({"name": "boxed"})
+    wait_for(lambda: live.status == "error", PYODIDE_TIMEOUT, what="the sandbox to fail")
+    assert "CORS" in live.error and "python -m bokeh_live serve" in live.error
+
+
+#: A strict policy: no 'unsafe-eval' and no blob: workers. Bokeh's pages need inline scripts
+#: and styles; Pyodide needs to compile WebAssembly.
+CSP = ("default-src 'self'; script-src 'self' 'unsafe-inline' 'wasm-unsafe-eval'; worker-src 'self'; "
+       "style-src 'self' 'unsafe-inline'; img-src 'self' data:; connect-src 'self' ws: http:")
+
+
+@pytest.fixture(scope="module")
+def csp_server():
+    """A Bokeh server whose every response carries a Content-Security-Policy without 'unsafe-eval'."""
+    from tornado.web import OutputTransform
+
+    from bokeh_live import _bokeh_internals
+    from harness import AppServer
+
+    class Policy(OutputTransform):
+        def transform_first_chunk(self, status_code, headers, chunk, finishing):
+            headers["Content-Security-Policy"] = CSP
+            return status_code, headers, chunk
+    server = AppServer()
+    _bokeh_internals.tornado_app(server.server).transforms.append(Policy)
+    yield server
+    server.stop()
+
+
+def test_the_runtime_works_under_a_csp_without_unsafe_eval(csp_server, page):
+    page.get_log("browser")  # drop older entries
+    _, live = open_page(csp_server, page, code="print('under a strict policy')")
+    assert live.stdout == "under a strict policy\n"
+    assert run(csp_server, live, "6 * 7") == 42
+    violations = [e["message"] for e in page.get_log("browser") if "Content Security Policy" in e["message"]]
+    assert violations == [], violations

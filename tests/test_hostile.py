@@ -286,3 +286,23 @@ def test_view_state_messages_fail_calls_and_hold_messages(app_server):
         assert not live._channel.view_ready
         forge(session, [{"type": "view", "state": "shown"}])
         assert live._channel.view_ready
+
+
+def test_pending_calls_fail_when_the_session_ends_even_unwatched(app_server, monkeypatch):
+    """The fallback when Bokeh's internals move and a dropped connection goes unnoticed:
+    the session's end (on_session_destroyed) still ends every pending call."""
+    from bokeh_live import _bokeh_internals
+
+    monkeypatch.setattr(_bokeh_internals, "watch_session", lambda doc, on_disconnect: None)
+    case, _ = serve_live(app_server, "destroyed")
+    session = pull_session(url=f"http://127.0.0.1:{app_server.port}/app", arguments={"case": case})
+    doc = app_server.docs[case][-1]
+    forge(session)
+    live = server_live(doc)
+    call = asyncio.run_coroutine_threadsafe(live.run_python("1", timeout=60), app_server.loop)
+    wait_for(lambda: live._channel and len(live._channel.pending), 10, what="the call")
+    session.close()  # unnoticed: the session lives on until Bokeh discards it (2 s here)
+    start = time.monotonic()
+    with pytest.raises(LiveError, match="session ended"):
+        call.result(30)
+    assert time.monotonic() - start < 15

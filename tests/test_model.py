@@ -18,7 +18,7 @@ from bokeh_live import BokehLive, LiveError, shared
 
 ROOT = Path(__file__).parents[1]
 PROPS = ["code", "mode", "status", "error", "stdout", "stderr", "auto_run", "packages", "pyodide_url",
-         "value", "output", "max_message_size", "examples", "theme", "allow_update", "run_timeout"]
+         "value", "output", "max_message_size", "examples", "theme", "allow_update", "run_timeout", "sandbox"]
 
 
 def test_properties_have_help_and_match_typescript():
@@ -124,3 +124,29 @@ def test_standalone_output_raises_no_python_callback_warning(recwarn, caplog):
     file_html(BokehLive(code="print(1)"), INLINE, "t")
     assert not [w for w in recwarn if "callback" in str(w.message)]
     assert "callback" not in caplog.text
+
+
+def test_run_python_then_never_raises_into_bokeh():
+    """Without a session (or once it ended) the failure reaches on_error, not the caller."""
+    errors = []
+
+    async def from_a_callback():
+        live = BokehLive()
+        Document().add_root(live)
+        task = live.run_python_then("1", lambda result: errors.append("called back"), on_error=errors.append)
+        await asyncio.wait([task])
+        return task
+    asyncio.run(from_a_callback())
+    assert len(errors) == 1 and isinstance(errors[0], RuntimeError) and "server session" in str(errors[0])
+
+
+def test_an_app_callback_that_raises_costs_only_itself(caplog):
+    live = BokehLive()
+    seen = []
+    live.on_change("output", lambda attr, old, new: 1 / 0)
+    live.on_change("output", lambda attr, old, new: seen.append(new))
+    live.output = "x"  # as the browser's data would set it
+    assert seen == ["x"] and "ZeroDivisionError" in caplog.text
+    live.remove_on_change("output", *list(live._guards))
+    live.output = "y"
+    assert seen == ["x"]
