@@ -149,6 +149,11 @@ export function worker_main(): void {
     const {loadPyodide} = await import_module(`${message.index_url}pyodide.mjs`)
     post({kind: "phase", phase: "starting Python"})
     pyodide = await loadPyodide({indexURL: message.index_url})
+    // Pyodide's own hook for a fatal error (out of memory, a broken invariant): after one,
+    // every call into it throws, so nothing the worker holds can end any more.
+    if (pyodide._api != null) {
+      pyodide._api.on_fatal = (error: unknown) => crash(`Pyodide suffered a fatal error: ${String(error)}`)
+    }
     if (message.interrupt != null) {
       pyodide.setInterruptBuffer(new Int32Array(message.interrupt))
     }

@@ -131,6 +131,16 @@ def test_a_worker_that_dies_is_reported_and_restarts_on_the_next_call(app_server
     wait_for(lambda: a.status == "ready", 30, what="a to run its code again")
 
 
+def test_a_fatal_pyodide_error_ends_every_call_and_restarts_on_the_next(app_server, page):
+    (live,) = open_models(app_server, page, "a", code="w = 3")
+    start = time.monotonic()
+    with pytest.raises(LiveError, match="fatal error"):
+        call(app_server, live, "import pyodide_js\npyodide_js._api.fatal_error(Exception('boom'))", timeout=60)
+    assert time.monotonic() - start < 10  # at once, not at the call's timeout
+    wait_for(lambda: live.status == "error" and "crashed" in live.error, 10, what="the crash to be reported")
+    assert call(app_server, live, "w") == 3  # a fresh runtime, the code ran again
+
+
 def test_a_runaway_code_is_stopped_by_run_timeout_and_not_run_again(app_server, page):
     a, b = open_models(app_server, page, "a", "b", code="n = 1")
     app_server.locked(a.document, lambda: setattr(a, "run_timeout", 1.0))
