@@ -32,15 +32,20 @@ from collections.abc import Callable, Coroutine
 from json.encoder import encode_basestring, encode_basestring_ascii
 from typing import Any
 
+from . import tabular
 from .shared import (
+    ARRAY_TAG,
     BINARY_TAG,
+    CATEGORY_TAG,
     CODE_FILENAME,
     DTYPE_FORMATS,
+    FRAME_TAG,
     INT_TAG,
     MAX_DEPTH,
     MAX_INLINE_BYTES,
     MAX_MESSAGE_BYTES,
     MAX_SAFE_INT,
+    STRINGS_TAG,
     keep_tail,
 )
 
@@ -363,6 +368,8 @@ def _encode(value: Any, size: _Size, depth: int = 0) -> Any:
         return _encode_numpy(value, size)
     if hasattr(value, "item") and type(value).__module__ == "numpy":  # numpy scalar
         return _encode(value.item(), size, depth)
+    if tabular.is_frame(value):  # a pandas DataFrame, or the Frame that stands in for one
+        return _encode(tabular.encode_frame(value), size, depth)
     if isinstance(value, dict):
         out = {}
         for k, v in value.items():
@@ -382,17 +389,22 @@ def _encode(value: Any, size: _Size, depth: int = 0) -> Any:
 def _encode_buffer(view: memoryview) -> Any:
     fmt = view.format.lstrip("@=<")
     dtype = _DTYPES.get(fmt)
-    if dtype is None or (fmt in ("B", "c") and view.ndim <= 1):  # plain bytes
+    if fmt in ("B", "c") and view.ndim <= 1:  # plain bytes
         return {BINARY_TAG: "bytes", "data": view.tobytes()}
+    if dtype is None:  # a format BokehJS has no typed array for (int64, float16...): raw, tagged
+        if fmt not in "bhilqBHILQefd?":
+            return {BINARY_TAG: "bytes", "data": view.tobytes()}
+        return {ARRAY_TAG: tabular.numpy_dtype_str(view), "shape": list(view.shape or ()),
+                "data": {BINARY_TAG: "bytes", "data": view.tobytes()}}
     return {BINARY_TAG: "ndarray", "dtype": dtype, "shape": list(view.shape or ()), "data": view.tobytes()}
 
 
 def _encode_numpy(array: Any, size: _Size) -> Any:
     kind = str(array.dtype)
     if kind not in DTYPE_FORMATS:
-        if array.dtype.kind in "iu":  # 64-bit integers have no BokehJS dtype: exact as a list
-            return _encode(array.tolist(), size)
-        array, kind = array.astype("float64"), "float64"
+        if array.dtype.kind in tabular.ARRAY_KINDS:  # int64, datetime64...: exact, as raw bytes
+            return _encode(tabular.encode_array(array), size)
+        return _encode(array.tolist(), size)  # objects: as the values they hold
     size.binary += int(array.nbytes)
     data = array.tobytes() if array.dtype.byteorder != ">" else array.astype(kind).tobytes()
     return {BINARY_TAG: "ndarray", "dtype": kind, "shape": list(array.shape), "data": data}
@@ -414,16 +426,16 @@ def _decode(value: Any) -> Any:
         return bytes(value["data"])
     if marker == "ndarray":
         return _array(bytes(value["data"]), value["dtype"], value["shape"])
-    return {k: _decode(v) for k, v in value.items()}
+    decoded = {k: _decode(v) for k, v in value.items()}
+    # DataFrames, strings and arrays of dtypes BokehJS lacks (tabular.py), once their parts are.
+    return tabular.decode(decoded) if decoded.keys() & _TABULAR_TAGS else decoded
+
+
+_TABULAR_TAGS = frozenset({ARRAY_TAG, STRINGS_TAG, CATEGORY_TAG, FRAME_TAG})
 
 
 def _array(data: bytes, dtype: str, shape: list[int]) -> Any:
-    numpy = sys.modules.get("numpy")
-    if numpy is None:
-        try:
-            import numpy
-        except ImportError:
-            numpy = None
+    numpy = tabular.numpy()
     if numpy is not None:
         return numpy.frombuffer(data, dtype=dtype).reshape(shape)
     view = memoryview(data).cast(DTYPE_FORMATS.get(dtype, "B"))  # type: ignore[call-overload]

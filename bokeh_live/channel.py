@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING, Any, cast
 
 import numpy as np
 
+from . import tabular
 from .chunks import PROCESS_BUDGET, SESSION_BLOB_BYTES, Assembler, Budget, Refused, chunk_size, split
 from .protocol import (
     Cancel,
@@ -40,14 +41,30 @@ from .protocol import (
     measure,
     parse_client_message,
 )
-from .shared import BLOB_TAG, EVENT_BYTES, INT_TAG, MAX_DEPTH, MAX_INLINE_BYTES, MAX_SAFE_INT
+from .shared import (
+    ARRAY_TAG,
+    BLOB_TAG,
+    CATEGORY_TAG,
+    DTYPE_FORMATS,
+    EVENT_BYTES,
+    FRAME_TAG,
+    INT_TAG,
+    MAX_DEPTH,
+    MAX_INLINE_BYTES,
+    MAX_SAFE_INT,
+    STRINGS_TAG,
+)
+from .tabular import ARRAY_KINDS
+
+#: Tags of values tabular.py decodes.
+TABULAR_TAGS = frozenset({ARRAY_TAG, STRINGS_TAG, CATEGORY_TAG, FRAME_TAG})
 
 if TYPE_CHECKING:
     from bokeh.document import Document
 
     from .live import BokehLive
 
-__all__ = ("Channel", "LiveError", "Pending", "clean", "tag_big_ints")
+__all__ = ("Channel", "LiveError", "Pending", "clean", "prepare")
 
 log = logging.getLogger("bokeh_live.live")
 
@@ -228,6 +245,11 @@ class _Restorer:
                     raise Refused(f"dict keys must be strings, not {type(k).__name__}")
                 self._count(len(k))
                 out[k] = self.restore(v, depth + 1)
+            if out.keys() & TABULAR_TAGS:
+                try:
+                    return tabular.decode(out)
+                except (ValueError, TypeError) as e:
+                    raise Refused(f"a tagged table or array: {e}") from None
             return out
         if isinstance(value, np.ndarray) and value.dtype.kind in "biuf":
             self._count(int(value.nbytes))
@@ -256,16 +278,21 @@ def _placeholders(value: Any, out: set[str], depth: int = 0) -> set[str]:
     return out
 
 
-def tag_big_ints(value: Any, depth: int = 0) -> Any:
-    """``value`` with integers beyond JavaScript's safe range tagged (exact both ways)."""
+def prepare(value: Any, depth: int = 0) -> Any:
+    """``value`` as the browser can take it: integers beyond JavaScript's safe range tagged
+    (exact both ways), DataFrames and arrays of dtypes BokehJS lacks as tagged bytes."""
     if type(value) is int and not -MAX_SAFE_INT <= value <= MAX_SAFE_INT:
         return {INT_TAG: str(value)}
     if depth > MAX_DEPTH:
         return value
     if isinstance(value, dict):
-        return {k: tag_big_ints(v, depth + 1) for k, v in value.items()}
+        return {k: prepare(v, depth + 1) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
-        return [tag_big_ints(v, depth + 1) for v in value]
+        return [prepare(v, depth + 1) for v in value]
+    if isinstance(value, np.ndarray) and str(value.dtype) not in DTYPE_FORMATS and value.dtype.kind in ARRAY_KINDS:
+        return tabular.encode_array(value)
+    if tabular.is_frame(value):
+        return prepare(tabular.encode_frame(value), depth + 1)
     return value
 
 
@@ -332,7 +359,7 @@ class Channel:
         full (the browser has not taken what was posted before).
         """
         doc = self._document()
-        message = cast(ServerMessage, tag_big_ints(message))
+        message = cast(ServerMessage, prepare(message))
         try:
             measure(message, self.limit)
         except ValueError as e:

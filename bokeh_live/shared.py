@@ -65,6 +65,13 @@ BINARY_TAG = "__bokeh_live_binary__"
 #: An integer beyond MAX_SAFE_INT, as its decimal digits, anywhere a value travels.
 INT_TAG = "__bokeh_live_int__"
 
+#: An array of a dtype BokehJS has no typed array for, as raw bytes; a column of strings;
+#: a categorical column; a DataFrame (tabular.py).
+ARRAY_TAG = "__bokeh_live_array__"
+STRINGS_TAG = "__bokeh_live_strings__"
+CATEGORY_TAG = "__bokeh_live_category__"
+FRAME_TAG = "__bokeh_live_frame__"
+
 #: Where tracebacks say the model's code is (the editor links these lines).
 CODE_FILENAME = "<code>"
 

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from bokeh_live import _browser as b
-from bokeh_live.shared import BINARY_TAG, INT_TAG
+from bokeh_live.shared import ARRAY_TAG, BINARY_TAG, INT_TAG
 
 
 @pytest.fixture(autouse=True)
@@ -121,7 +121,10 @@ def test_memoryviews_and_64_bit_integers():
     view = memoryview(np.arange(4, dtype="int32").tobytes()).cast("i")
     assert encode(view)[0]["dtype"] == "int32"
     assert encode(memoryview(b"abc"))[0] == {BINARY_TAG: "bytes", "data": b"abc"}
-    assert encode(np.array([2**40, 1]))[0] == [2**40, 1]  # exact, as a list
+    int64 = encode(np.array([2**40, 1]))[0]  # no BokehJS dtype: exact, as tagged raw bytes
+    assert int64[ARRAY_TAG] == "<i8" and int64["shape"] == [2] and int64["data"][BINARY_TAG] == "bytes"
+    assert b._decode(int64).tolist() == [2**40, 1]
+    assert b._decode(encode(memoryview(np.array([2**40], dtype="int64").tobytes()).cast("q"))[0]).tolist() == [2**40]
 
 
 def test_unsendable_values_are_a_clear_error():

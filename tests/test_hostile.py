@@ -248,29 +248,34 @@ def test_a_bokehlive_added_by_a_client_is_ignored_quietly(app_server, caplog):
     assert len([r for r in caplog.records if r.name.startswith("bokeh_live")]) <= 12
 
 
-def test_other_sessions_keep_their_latency_during_a_flood(app_server):
-    """Another session's round trips while one client floods the server with refused chunks."""
+def test_other_sessions_keep_answering_during_a_flood(app_server, handler_cpu):
+    """Another session's round trips while one client floods the server with refused chunks.
+
+    Both clients share this process (and its GIL) with the server, so latency here says little:
+    benchmark figure 9 measures it with the attacker in a process of its own. What is checked
+    here: the other session keeps answering, and no flood event costs the server's thread more
+    than 50 ms of CPU (the old accounting grew with every blob the client had opened)."""
     case, _ = serve_live(app_server, "noisy")
     with attacker(app_server, case) as (noisy, _), attacker(app_server, case) as (quiet, _):
         stop = threading.Event()
+        floods = []
 
         def flood():
             junk = [{"blob": f"j{i}", "offset": 0, "size": 1, "data": b"x"} for i in range(2_000)]
             while not stop.is_set():
                 forge(noisy, chunks=junk)
+                floods.append(1)
         flooder = threading.Thread(target=flood, daemon=True)
         flooder.start()
-        latencies = []
         try:
+            start = time.monotonic()
             for _ in range(50):
-                start = time.perf_counter()
                 quiet.force_roundtrip()
-                latencies.append(time.perf_counter() - start)
+            assert time.monotonic() - start < 30
         finally:
             stop.set()
             flooder.join(30)
-        latencies.sort()
-        assert latencies[-1] < 1.0, f"slowest round trip of the other session: {latencies[-1]:.3f} s"
+    assert len(floods) >= 3 and max(handler_cpu) < 0.05, (len(floods), max(handler_cpu))
 
 
 def test_view_state_messages_fail_calls_and_hold_messages(app_server):

@@ -339,3 +339,31 @@ def test_several_large_text_messages_in_one_tick_each_way(app_server, page):
     wait_for(lambda: isinstance(live.output, str) and live.output[:1] == "d", 60, what="the browser's two sends")
     assert len(live.output) == 12_000_000
     assert run(app_server, live, "'still connected'") == "still connected"
+
+
+def test_a_million_row_dataframe_travels_both_ways_with_its_dtypes(app_server, page):
+    pd = pytest.importorskip("pandas")
+    live = open_live(app_server, page, code="import bokeh_live", max_message_size=512 * 1024 * 1024)
+    n = 1_000_000
+    rng = np.random.default_rng(5)
+    df = pd.DataFrame({
+        "f8": rng.standard_normal(n),
+        "f4": rng.standard_normal(n).astype("float32"),
+        "i8": rng.integers(-(2**62), 2**62, n),
+        "i4": rng.integers(-(2**31), 2**31, n, dtype=np.int32),
+        "u1": rng.integers(0, 255, n, dtype=np.uint8),
+        "flag": rng.random(n) > 0.5,
+        "when": pd.date_range("2026-01-01", periods=n, freq="s"),
+        "took": pd.to_timedelta(rng.integers(0, 10**12, n), unit="ns"),
+        "name": [f"row-{i}" if i % 11 else None for i in range(n)],
+        "kind": pd.Categorical(rng.choice(["low", "mid", "high"], n), categories=["low", "mid", "high"], ordered=True),
+    })
+    df.index = pd.RangeIndex(10, 10 + n, name="row")
+    # In the browser (no pandas there): a Frame of columns, numbers as memoryviews, strings as lists.
+    seen = run(app_server, live, """
+[type(df).__name__, list(df), df.dtypes['when'], type(df['i8']).__name__, df['i8'].format, df['i8'][0],
+ df['name'][:2], df['kind'][:1], df.index_name]""", timeout=120, df=df.head(3))
+    assert seen == ["Frame", list(df.columns), str(df["when"].dtype), "memoryview", "q", int(df["i8"].iloc[0]),
+                    [None, "row-1"], [df["kind"].iloc[0]], "row"]
+    back = run(app_server, live, "df", timeout=180, df=df)  # a million rows out and back
+    pd.testing.assert_frame_equal(back, df)
