@@ -33,6 +33,7 @@ from json.encoder import encode_basestring, encode_basestring_ascii
 from typing import Any
 
 from . import tabular
+from .tabular import Frame
 from .shared import (
     ARRAY_TAG,
     BINARY_TAG,
@@ -49,7 +50,7 @@ from .shared import (
     keep_tail,
 )
 
-__all__ = ["display", "on_server_data", "send", "update", "value"]  # noqa: F822 - value is a module __getattr__
+__all__ = ["Frame", "display", "on_server_data", "send", "update", "value"]  # noqa: F822 - value is a module __getattr__
 
 #: The JS side of the worker: ``_post(kind, payload)`` posts a message to the page.
 _post: Callable[[str, dict[str, Any]], None] | None = None
@@ -63,6 +64,8 @@ _values: dict[str, Any] = {}
 _limits: dict[str, int] = {}
 _tasks: set[asyncio.Task[None]] = set()  # strong references: the event loop keeps only weak ones
 _runs: dict[str, asyncio.Task[None]] = {}  # runs waiting at an await, by id: what "cancel" stops
+_auto_packages: dict[str, bool] = {}
+_imports_tried: set[str] = set()  # top-level import names already looked up in the lockfile
 
 # memoryview format characters -> BokehJS ndarray dtypes (BokehJS has no 64-bit integers).
 _DTYPES = {fmt: dtype for dtype, fmt in DTYPE_FORMATS.items()}
@@ -192,12 +195,13 @@ def handle(kind: str, message: dict[str, Any]) -> None:
     elif kind == "config":
         _values[model] = _decode(message.get("value"))
         _limits[model] = int(message.get("limit") or MAX_MESSAGE_BYTES)
+        _auto_packages[model] = bool(message.get("auto_packages", True))
     elif kind == "server_data":
         data = _decode(message["data"])
         for callback in list(_handlers.get(model, ())):
             _in_model(model, _call_handler, callback, data)
     elif kind == "forget":
-        for table in (_namespaces, _handlers, _values, _limits):
+        for table in (_namespaces, _handlers, _values, _limits, _auto_packages):
             table.pop(model, None)
 
 
@@ -245,6 +249,8 @@ async def _run_and_reply(model: str, message: dict[str, Any]) -> None:
     fresh = bool(message.get("fresh"))
     try:
         kwargs = _decode(message.get("kwargs") or {})
+        if _auto_packages.get(model, True):
+            await _load_imports(message["code"])
         result = await run(model, message["code"], kwargs, fresh=fresh)
         # The model's own code shows its last expression; only a call sends it as data.
         payload = None if fresh else _encode_for_server(result, model, "the result")
@@ -258,6 +264,39 @@ async def _run_and_reply(model: str, message: dict[str, Any]) -> None:
 
 
 # --- running code -----------------------------------------------------------------------
+
+async def _load_imports(code: str) -> None:
+    """Load the packages of Pyodide's lockfile that ``code`` imports and that are not loaded,
+    as ``import numpy`` needs. Each name is looked up once; a package that fails to load is
+    said on stderr, and the import then fails as it would."""
+    if "import" not in code:
+        return
+    try:
+        from pyodide.code import find_imports
+    except ImportError:  # not in Pyodide (CPython runs this module's tests)
+        return
+    try:
+        names = {name for name in find_imports(code) if name not in sys.modules and name not in _imports_tried}
+    except SyntaxError:
+        return  # the run reports it
+    if not names:
+        return
+    _imports_tried.update(names)
+    import pyodide_js
+    from js import Object
+    from pyodide.ffi import create_proxy, to_js
+
+    errors: list[str] = []
+    on_error, on_message = create_proxy(errors.append), create_proxy(lambda message: None)
+    try:
+        options = to_js({"errorCallback": on_error, "messageCallback": on_message}, dict_converter=Object.fromEntries)
+        await pyodide_js.loadPackagesFromImports(code, options)
+    finally:
+        on_error.destroy()
+        on_message.destroy()
+    for error in errors:
+        print(f"bokeh_live: loading the packages this code imports failed: {error}", file=sys.stderr)
+
 
 async def run(model: str, code: str, kwargs: dict[str, Any] | None = None, *, fresh: bool = False) -> Any:
     """Run ``code`` in ``model``'s namespace; return the value of its last expression.

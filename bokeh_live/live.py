@@ -34,11 +34,15 @@ log = logging.getLogger(__name__)
 #: Environment variable naming the Pyodide base URL to use when ``pyodide_url`` is not set.
 PYODIDE_URL_ENV = "BOKEH_LIVE_PYODIDE_URL"
 
+#: Environment variable naming where Pyodide's packages come from when ``package_url`` is not set.
+PACKAGE_URL_ENV = "BOKEH_LIVE_PACKAGE_URL"
+
 #: Properties only the server may set. Bokeh applies any property change a browser sends,
 #: so changes to these from a browser are refused (see ``set_from_json``).
 SERVER_OWNED = frozenset({
     "mode", "auto_run", "packages", "pyodide_url", "value", "output", "max_message_size",
-    "examples", "theme", "allow_update", "run_timeout", "sandbox",
+    "examples", "theme", "allow_update", "run_timeout", "sandbox", "package_url", "auto_packages",
+    "requirements", "index_urls",
 })
 
 
@@ -56,8 +60,9 @@ class BokehLive(LayoutDOM):
     _guards: dict[Any, Callable[[str, Any, Any], None]] | None = None
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
-        if "pyodide_url" not in kwargs and os.environ.get(PYODIDE_URL_ENV):
-            kwargs["pyodide_url"] = os.environ[PYODIDE_URL_ENV]
+        for prop, env in (("pyodide_url", PYODIDE_URL_ENV), ("package_url", PACKAGE_URL_ENV)):
+            if prop not in kwargs and os.environ.get(env):
+                kwargs[prop] = os.environ[env]
         super().__init__(*args, **kwargs)
         self._made_here = True
 
@@ -102,9 +107,36 @@ class BokehLive(LayoutDOM):
     """)
 
     packages = List(String, default=[], help="""
-    Packages to load before ``code`` runs: names from Pyodide's lockfile (loaded from
-    ``pyodide_url``'s distribution) or URLs of wheels. A package that fails to load puts
-    the model in ``status="error"`` with an ``error`` that names it.
+    Packages to load before ``code`` runs: names from Pyodide's lockfile (numpy, pandas...,
+    and their dependencies, from ``package_url``) or URLs of wheels. A package that fails
+    to load puts the model in ``status="error"`` with an ``error`` that names it.
+    """)
+
+    package_url = Nullable(String, default=None, help="""
+    Where Pyodide's packages come from: the base URL of a Pyodide distribution, whose
+    ``pyodide-lock.json`` names the packages and whose wheels are checked against it (for
+    instance a folder made by ``python -m bokeh_live vendor``). ``None`` uses the
+    environment variable ``BOKEH_LIVE_PACKAGE_URL`` if set when the model is created, else
+    ``pyodide_url`` if that is set, else the public Pyodide distribution of the same version
+    (the Pyodide core still comes from the Bokeh server). The page's first model decides.
+    """)
+
+    auto_packages = Bool(default=True, help="""
+    Before code runs (``code`` and ``run_python`` calls), load the packages of Pyodide's
+    lockfile that it imports and that are not loaded yet, as ``import numpy`` needs. A
+    package that cannot be loaded is said on stderr, and the import then fails.
+    """)
+
+    requirements = List(String, default=[], help="""
+    Requirements installed from a Python package index with micropip before ``code`` runs
+    (``"attrs>=23"``, or wheel URLs): pure-Python wheels, or those built for Pyodide. micropip
+    itself comes from ``package_url``. A requirement that cannot be installed puts the model
+    in ``status="error"`` with an ``error`` that names it.
+    """)
+
+    index_urls = List(String, default=[], help="""
+    The package indexes micropip installs ``requirements`` from (their simple API), instead
+    of PyPI. ``{package_name}`` in a URL stands for the package's name.
     """)
 
     pyodide_url = Nullable(String, default=None, help="""

@@ -12,6 +12,9 @@ from __future__ import annotations
 
 from typing import Any, Literal, TypedDict
 
+#: The Pyodide release bokeh_live ships (package.json) and whose packages it loads by default.
+PYODIDE_VERSION = "314.0.7"
+
 # --- sizes ---------------------------------------------------------------------------------
 # Bokeh closes a websocket on any message over 20 MiB. Binary buffers travel as websocket
 # messages of their own; the JSON text of one event must stay below that.
@@ -102,6 +105,7 @@ class Config(TypedDict):
     model: str
     value: Any
     limit: int
+    auto_packages: bool
 
 
 class ServerDataToWorker(TypedDict):

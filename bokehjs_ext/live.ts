@@ -12,7 +12,7 @@ import type {Dict} from "@bokehjs/core/types"
 
 import {ServerMessages} from "./protocol"
 import type {ServerMessage} from "./protocol"
-import {Runtime, default_index_url} from "./runtime"
+import {PYODIDE_CDN, Runtime, default_index_url} from "./runtime"
 import type {ModelMessage, RuntimeEvent, RuntimeListener} from "./runtime"
 import type {FromWorker} from "./worker"
 import {Tail, from_worker, keep_tail, to_worker} from "./values"
@@ -112,7 +112,8 @@ export class BokehLiveView extends LayoutDOMView {
 
   override connect_signals(): void {
     super.connect_signals()
-    const {code, mode, value, max_message_size, packages, theme, examples} = this.model.properties
+    const {code, mode, value, max_message_size, packages, requirements, index_urls, auto_packages, theme, examples} =
+      this.model.properties
     this.on_change(code, () => {
       this.ui.set_code(this.model.code)
       if (this.model.auto_run) {
@@ -125,8 +126,8 @@ export class BokehLiveView extends LayoutDOMView {
     })
     this.on_change(theme, () => this.ui.set_theme(this.model.theme))
     this.on_change(examples, () => this.ui.set_examples(this.model.examples))
-    this.on_change([value, max_message_size], () => this.send_config())
-    this.on_change(packages, () => {
+    this.on_change([value, max_message_size, auto_packages], () => this.send_config())
+    this.on_change([packages, requirements, index_urls], () => {
       if (this.runtime.state == "ready") {
         this.load_packages()
         if (this.model.auto_run) {
@@ -227,9 +228,10 @@ export class BokehLiveView extends LayoutDOMView {
   }
 
   protected load_packages(): void {
-    const {packages} = this.model
-    this.package_phase = packages.length != 0 ? `loading packages: ${packages.join(", ")}` : null
-    const loaded = this.packages_loaded = this.runtime.load(packages)
+    const {packages, requirements, index_urls} = this.model
+    const names = [...packages, ...requirements]
+    this.package_phase = names.length != 0 ? `loading packages: ${names.join(", ")}` : null
+    const loaded = this.packages_loaded = this.runtime.load(packages, requirements, index_urls)
     void loaded.then(() => {
       if (this.packages_loaded == loaded) {
         this.package_phase = null
@@ -253,8 +255,9 @@ export class BokehLiveView extends LayoutDOMView {
   }
 
   protected send_config(): void {
-    const {value, max_message_size} = this.model
-    this.runtime.post({kind: "config", model: this.model.id, value: to_worker(value), limit: max_message_size})
+    const {value, max_message_size, auto_packages} = this.model
+    this.runtime.post({kind: "config", model: this.model.id, value: to_worker(value), limit: max_message_size,
+      auto_packages})
   }
 
   /** A crashed runtime restarts when something needs it: every model's code then runs again. */
@@ -565,6 +568,10 @@ export namespace BokehLive {
     allow_update: p.Property<Dict<string[]>>
     run_timeout: p.Property<number | null>
     sandbox: p.Property<boolean>
+    package_url: p.Property<string | null>
+    auto_packages: p.Property<boolean>
+    requirements: p.Property<string[]>
+    index_urls: p.Property<string[]>
   }
 }
 
@@ -590,7 +597,8 @@ export class BokehLive extends LayoutDOM {
   /** The page's runtime, started by the first model built: Pyodide's download then overlaps
    * the building of the page's views. */
   runtime(): Runtime {
-    return Runtime.shared(this.pyodide_url ?? default_index_url(), this.sandbox)
+    return Runtime.shared(this.pyodide_url ?? default_index_url(), this.sandbox, this.package_url ??
+      (this.pyodide_url == null ? PYODIDE_CDN : null))
   }
 
   override initialize(): void {
@@ -625,6 +633,10 @@ export class BokehLive extends LayoutDOM {
       allow_update:     [ Dict(List(Str)), {} ],
       run_timeout:      [ Nullable(Float), 300 ],
       sandbox:          [ Bool, false ],
+      package_url:      [ Nullable(Str), null ],
+      auto_packages:    [ Bool, true ],
+      requirements:     [ List(Str), [] ],
+      index_urls:       [ List(Str), [] ],
     }))
   }
 }

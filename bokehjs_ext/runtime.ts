@@ -11,8 +11,8 @@ import {worker_main} from "./worker"
 import type {FromWorker, ToWorker} from "./worker"
 import {BROWSER_PY} from "./browser_py"
 import {SandboxedWorker} from "./sandbox"
+import {PYODIDE_VERSION} from "./shared"
 
-export const PYODIDE_VERSION = "314.0.7"
 export const PYODIDE_CDN = `https://cdn.jsdelivr.net/pyodide/v${PYODIDE_VERSION}/full/`
 
 /** How long a run may ignore a cancel before it is interrupted, then before the worker goes. */
@@ -96,11 +96,12 @@ export class Runtime {
    * The page's runtime (one for sandboxed models, one for the others); the first view to
    * ask decides where Pyodide comes from.
    */
-  static shared(index_url: string, sandbox: boolean = false): Runtime {
-    const url = new URL(index_url.endsWith("/") ? index_url : `${index_url}/`, document.baseURI).href
+  static shared(index_url: string, sandbox: boolean = false, package_url: string | null = null): Runtime {
+    const folder = (url: string) => new URL(url.endsWith("/") ? url : `${url}/`, document.baseURI).href
+    const url = folder(index_url)
     let runtime = Runtime._shared.get(sandbox)
     if (runtime == null) {
-      runtime = new Runtime(url, sandbox)
+      runtime = new Runtime(url, sandbox, package_url != null ? folder(package_url) : null)
       Runtime._shared.set(sandbox, runtime)
     } else if (runtime.index_url != url) {
       console.warn(`bokeh_live: this page already runs Pyodide from ${runtime.index_url}; ignoring ${url}`)
@@ -130,7 +131,11 @@ export class Runtime {
   private start_timer = 0
   private next_id = 0
 
-  private constructor(readonly index_url: string, readonly sandbox: boolean) {
+  /**
+   * `package_url`: where lockfile packages come from. Its own lockfile is used, unless it is
+   * the public distribution of this version, whose lockfile is the core's own (no request).
+   */
+  private constructor(readonly index_url: string, readonly sandbox: boolean, readonly package_url: string | null) {
     // No memory can be shared with the opaque origin of a sandbox.
     const can_share = typeof SharedArrayBuffer != "undefined" && globalThis.crossOriginIsolated && !sandbox
     this.interrupt = can_share ? new Int32Array(new SharedArrayBuffer(4)) : null
@@ -158,7 +163,9 @@ export class Runtime {
         this.receive(this.state == "loading" ? {kind: "init_failed", error} : {kind: "crashed", error})
       }
     }
-    worker.postMessage({kind: "init", index_url: this.index_url, browser_py: BROWSER_PY,
+    const {package_url} = this
+    const lock_url = package_url != null && package_url != PYODIDE_CDN ? `${package_url}pyodide-lock.json` : null
+    worker.postMessage({kind: "init", index_url: this.index_url, browser_py: BROWSER_PY, lock_url, package_url,
       interrupt: (this.interrupt?.buffer as SharedArrayBuffer | undefined) ?? null} satisfies ToWorker)
     this.start_timer = window.setTimeout(() => {
       this.receive({kind: "init_failed", error: `Pyodide did not start within ${START_TIMEOUT_MS / 1000} s`})
@@ -350,18 +357,20 @@ export class Runtime {
     }
   }
 
-  /** Load packages; resolves with an error text or null, within LOAD_TIMEOUT_MS. */
-  load(packages: string[]): Promise<string | null> {
-    if (packages.length == 0) {
+  /** Load packages, then install requirements with micropip; resolves with an error text
+   * or null, within LOAD_TIMEOUT_MS. */
+  load(packages: string[], requirements: string[] = [], index_urls: string[] = []): Promise<string | null> {
+    if (packages.length == 0 && requirements.length == 0) {
       return Promise.resolve(null)
     }
     const id = `load-${this.next_id++}`
     return new Promise((resolve) => {
       const timer = window.setTimeout(() => {
-        this.end_load(id, `Loading ${JSON.stringify(packages)} took longer than ${LOAD_TIMEOUT_MS / 1000} s`)
+        const names = JSON.stringify([...packages, ...requirements])
+        this.end_load(id, `Loading ${names} took longer than ${LOAD_TIMEOUT_MS / 1000} s`)
       }, LOAD_TIMEOUT_MS)
       this.loads.set(id, {resolve, timer})
-      this.post({kind: "load", id, packages})
+      this.post({kind: "load", id, packages, requirements, index_urls})
     })
   }
 

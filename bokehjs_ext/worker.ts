@@ -14,10 +14,11 @@
  */
 export type ToWorker =
   | {kind: "batch", messages: ToWorker[]}
-  | {kind: "init", index_url: string, browser_py: {[file: string]: string}, interrupt: SharedArrayBuffer | null}
-  | {kind: "load", id: string, packages: string[]}
+  | {kind: "init", index_url: string, browser_py: {[file: string]: string}, interrupt: SharedArrayBuffer | null,
+     lock_url: string | null, package_url: string | null}
+  | {kind: "load", id: string, packages: string[], requirements: string[], index_urls: string[]}
   | {kind: "run", model: string, id: string, code: string, kwargs: unknown, fresh: boolean}
-  | {kind: "config", model: string, value: unknown, limit: number}
+  | {kind: "config", model: string, value: unknown, limit: number, auto_packages: boolean}
   | {kind: "server_data", model: string, data: unknown}
   | {kind: "forget", model: string}
   | {kind: "cancel", ids: string[]}
@@ -49,6 +50,7 @@ export function worker_main(): void {
   let pyodide: any = null
   let browser: any = null
   let crashed = false
+  let lock_error: string | null = null
   const waiting: ToWorker[] = []
 
   /** Print a run's output at least this often even while Python keeps the worker busy. */
@@ -101,10 +103,12 @@ export function worker_main(): void {
     }
   }
 
-  async function load(id: string, packages: string[]): Promise<void> {
-    const errors: string[] = []
+  async function load(message: Extract<ToWorker, {kind: "load"}>): Promise<void> {
+    const {id, packages, requirements, index_urls} = message
+    const errors: string[] = lock_error != null ? [lock_error] : []
+    const quiet = {messageCallback: () => {}, errorCallback: (msg: string) => errors.push(msg)}
     try {
-      await pyodide.loadPackage(packages, {messageCallback: () => {}, errorCallback: (msg: string) => errors.push(msg)})
+      await pyodide.loadPackage(packages, quiet)
       // loadPackage resolves even when a download fails: check each name really arrived.
       for (const name of packages) {
         const is_url = name.includes("/")
@@ -112,10 +116,22 @@ export function worker_main(): void {
           errors.push(`package '${name}' did not load`)
         }
       }
+      if (requirements.length != 0 && errors.length == 0) {
+        await pyodide.loadPackage("micropip", quiet)
+        if (!("micropip" in pyodide.loadedPackages)) {
+          errors.push("micropip, which installs requirements, did not load")
+        } else {
+          const micropip = pyodide.pyimport("micropip")
+          const options = index_urls.length != 0 ? {keep_going: true, index_urls} : {keep_going: true}
+          await micropip.install.callKwargs(requirements, options)
+          micropip.destroy()
+        }
+      }
     } catch (error) {
-      errors.push(String(error))
+      errors.push(String(error instanceof Error ? error.message : error))
     }
-    const error = errors.length == 0 ? null : `Loading ${JSON.stringify(packages)} failed:\n${errors.join("\n")}`
+    const names = JSON.stringify([...packages, ...requirements])
+    const error = errors.length == 0 ? null : `Loading ${names} failed:\n${errors.join("\n")}`
     post({kind: "loaded", id, error})
   }
 
@@ -125,7 +141,7 @@ export function worker_main(): void {
         message.messages.forEach(dispatch)
         break
       case "load":
-        void load(message.id, message.packages)
+        void load(message)
         break
       case "run":
       case "config":
@@ -148,7 +164,23 @@ export function worker_main(): void {
       new Function("url", "return import(url)") as (url: string) => Promise<any>
     const {loadPyodide} = await import_module(`${message.index_url}pyodide.mjs`)
     post({kind: "phase", phase: "starting Python"})
-    pyodide = await loadPyodide({indexURL: message.index_url})
+    // The core comes from index_url; lockfile packages from package_url, checked against its
+    // lockfile (or the core's own, when that is the public distribution of this version). A
+    // lockfile that cannot be read costs the packages, not Python: loads then say why.
+    let lockFileContents: unknown = undefined
+    if (message.lock_url != null) {
+      try {
+        const response = await fetch(message.lock_url)
+        if (!response.ok) {
+          throw new Error(`HTTP ${response.status}`)
+        }
+        lockFileContents = await response.json()
+      } catch (error) {
+        lock_error = `the package lockfile ${message.lock_url} could not be read (${error}), so no package can be loaded`
+      }
+    }
+    pyodide = await loadPyodide({indexURL: message.index_url, lockFileContents,
+      packageBaseUrl: lock_error == null ? message.package_url ?? undefined : undefined})
     // Pyodide's own hook for a fatal error (out of memory, a broken invariant): after one,
     // every call into it throws, so nothing the worker holds can end any more.
     if (pyodide._api != null) {

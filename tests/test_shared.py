@@ -60,3 +60,8 @@ def test_page_worker_message_fields_agree_with_typescript():
         member = re.search(rf'\{{kind: "{kind}"([^}}]*)\}}', WORKER_TS).group(1)
         ts_fields = set(re.findall(r"(\w+)\??:", re.sub(r"\[[^\]]*\]", "", member)))
         assert ts_fields == set(hints) - {"kind"}, kind
+
+
+def test_the_pyodide_version_is_the_one_package_json_ships():
+    package = json.loads((ROOT / "package.json").read_text())
+    assert package["dependencies"]["pyodide"] == shared.PYODIDE_VERSION
