@@ -33,7 +33,6 @@ from json.encoder import encode_basestring, encode_basestring_ascii
 from typing import Any
 
 from . import tabular
-from .tabular import Frame
 from .shared import (
     ARRAY_TAG,
     BINARY_TAG,
@@ -49,6 +48,7 @@ from .shared import (
     STRINGS_TAG,
     keep_tail,
 )
+from .tabular import Frame
 
 __all__ = ["Frame", "display", "on_server_data", "send", "update", "value"]  # noqa: F822 - value is a module __getattr__
 
