@@ -155,6 +155,12 @@ def table(results: dict[str, Any]) -> list[Row]:
             row("7 vs stock Bokeh", f"{label}, p50", _num(fig[key]["p50_ms"], " ms"), stock_name,
                 _num(fig["stock_first"]["p50_ms"], " ms"), fig[key]["p50_ms"] / fig["stock_first"]["p50_ms"])
 
+    fig = f.get("frames")
+    if not failed("10 frames", fig):
+        row("10 frames", f"DataFrame echo, 10 columns, {fig['frame']['rows']:,} rows", _num(fig["frame"]["rows_per_s"], " rows/s"),
+            f"JSON records, {fig['records']['rows']:,} rows", _num(fig["records"]["rows_per_s"], " rows/s"), fig["ratio"])
+        row("10 frames", f"DataFrame echo, {fig['frame']['rows']:,} rows, time", _num(fig["frame"]["seconds"] * 1000, " ms"))
+
     fig = f.get("recovery")
     if not failed("8 recovery", fig):
         for kind, label in (("plain", "page not isolated: a fresh worker"), ("isolated", "isolated page: KeyboardInterrupt")):

@@ -507,6 +507,25 @@ class Suite:
                          for p in ("cold", "warm"))
         return out
 
+    # 10: DataFrames (issue 12)
+
+    def frames(self) -> dict[str, Any]:
+        """A 10-column DataFrame echoed through the browser as a frame (binary columns)
+        against the same rows as JSON records (which must fit one websocket message, so
+        they are measured at fewer rows and compared per row)."""
+        page = self.page("live", max_message_size=1024 * 1024 * 1024)
+        rows_frame = 100_000 if self.s.quick else 1_000_000
+        rows_records = 10_000 if self.s.quick else 50_000
+        page.command("frame", path="frame", rows=1000)  # first-use costs out
+        page.command("frame", path="records", rows=1000)
+        frame = min((page.command("frame", path="frame", rows=rows_frame) for _ in range(self.s.data_reps)),
+                    key=lambda r: r["seconds"])
+        records = min((page.command("frame", path="records", rows=rows_records) for _ in range(self.s.data_reps)),
+                      key=lambda r: r["seconds"])
+        frame_rate, records_rate = rows_frame / frame["seconds"], rows_records / records["seconds"]
+        return {"frame": {**frame, "rows_per_s": frame_rate}, "records": {**records, "rows_per_s": records_rate},
+                "ratio": ratio(frame_rate, records_rate)}
+
     # 8: recovery from runaway code (issue 10)
 
     def recovery(self) -> dict[str, Any]:
@@ -643,6 +662,7 @@ class Suite:
             guarded(results, "issue7_vs_stock", self.issue7)
             guarded(results, "data", self.data)
             guarded(results, "server_memory", self.memory)
+            guarded(results, "frames", self.frames)
             guarded(results, "recovery", self.recovery)
             guarded(results, "hostile", self.hostile)
             guarded(results, "startup", self.startup)

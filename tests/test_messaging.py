@@ -342,7 +342,8 @@ def test_several_large_text_messages_in_one_tick_each_way(app_server, page):
 
 
 def test_a_million_row_dataframe_travels_both_ways_with_its_dtypes(app_server, page):
-    pd = pytest.importorskip("pandas")
+    import pandas as pd
+
     live = open_live(app_server, page, code="import bokeh_live", max_message_size=512 * 1024 * 1024)
     n = 1_000_000
     rng = np.random.default_rng(5)

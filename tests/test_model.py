@@ -18,7 +18,8 @@ from bokeh_live import BokehLive, LiveError, shared
 
 ROOT = Path(__file__).parents[1]
 PROPS = ["code", "mode", "status", "error", "stdout", "stderr", "auto_run", "packages", "pyodide_url",
-         "value", "output", "max_message_size", "examples", "theme", "allow_update", "run_timeout", "sandbox"]
+         "value", "output", "max_message_size", "examples", "theme", "allow_update", "run_timeout", "sandbox",
+         "package_url", "auto_packages", "requirements", "index_urls"]
 
 
 def test_properties_have_help_and_match_typescript():
@@ -77,7 +78,8 @@ def test_build_output_is_where_bokeh_finds_it():
         assert (pkg / "dist" / "pyodide" / name).exists(), name
     pinned = json.loads((ROOT / "package.json").read_text())["dependencies"]["pyodide"]
     assert f'"{pinned}"' in (pkg / "dist" / "pyodide" / "pyodide.mjs").read_text()
-    assert f'PYODIDE_VERSION = "{pinned}"' in (ROOT / "bokehjs_ext" / "runtime.ts").read_text()
+    assert pinned == shared.PYODIDE_VERSION  # the CDN default and the vendor command use it
+    assert (pkg / "dist" / "worker.mjs").exists()
 
 
 def test_standalone_html_inlines_the_extension():

@@ -35,9 +35,13 @@ def test_no_other_source_spells_the_tags_or_limits():
         assert not re.search(r"\b(4|16|64) \* 1024 \* 1024", text), path.name
 
 
+def ts_union(name: str) -> str:
+    """The text of a union type in worker.ts: from its name to the next blank line."""
+    return re.search(rf"export type {name} =\n(.*?)\n\n", WORKER_TS, re.DOTALL).group(1)
+
+
 def ts_union_kinds(name: str) -> set[str]:
-    body = re.search(rf"export type {name} =\n((?:\s+\|.*\n)+)", WORKER_TS).group(1)
-    return set(re.findall(r'kind: "([a-z_]+)"', body))
+    return set(re.findall(r'kind: "([a-z_]+)"', ts_union(name)))
 
 
 def python_kinds(union: object) -> set[str]:
@@ -57,7 +61,8 @@ def test_page_worker_message_fields_agree_with_typescript():
     for cls in [*typing.get_args(shared.ToPython), *typing.get_args(shared.FromPython)]:
         hints = typing.get_type_hints(cls)
         kind = hints["kind"].__args__[0]
-        member = re.search(rf'\{{kind: "{kind}"([^}}]*)\}}', WORKER_TS).group(1)
+        union = ts_union("ToWorker" if cls in typing.get_args(shared.ToPython) else "FromWorker")
+        member = re.search(rf'\{{kind: "{kind}"([^}}]*)\}}', union).group(1)
         ts_fields = set(re.findall(r"(\w+)\??:", re.sub(r"\[[^\]]*\]", "", member)))
         assert ts_fields == set(hints) - {"kind"}, kind
 

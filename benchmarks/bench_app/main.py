@@ -176,6 +176,44 @@ async def op_data(p: dict[str, Any]) -> dict[str, Any]:
     return {"seconds": seconds, "bytes": int(array.nbytes)}
 
 
+def sample_frame(rows: int) -> Any:
+    """Ten columns of the kinds apps send: floats, ints, flags, times, strings, categories."""
+    import pandas as pd
+
+    rng = np.random.default_rng(rows)
+    return pd.DataFrame({
+        "f8": rng.standard_normal(rows), "f4": rng.standard_normal(rows).astype("float32"),
+        "i8": rng.integers(-(2**40), 2**40, rows), "i4": rng.integers(-1000, 1000, rows, dtype=np.int32),
+        "u1": rng.integers(0, 255, rows, dtype=np.uint8), "flag": rng.random(rows) > 0.5,
+        "when": pd.date_range("2026-01-01", periods=rows, freq="s"),
+        "took": pd.to_timedelta(rng.integers(0, 10**9, rows), unit="ns"),
+        "name": [f"row-{i}" for i in range(rows)],
+        "kind": pd.Categorical(rng.choice(["low", "mid", "high"], rows)),
+    })
+
+
+async def op_frame(p: dict[str, Any]) -> dict[str, Any]:
+    """A DataFrame of ``rows`` rows echoed through the browser, as a DataFrame (binary
+    columns) or as the JSON records an app would send without bokeh_live's frames."""
+    import pandas as pd
+
+    live = lives[p.get("model", 0)]
+    df = sample_frame(p["rows"])
+    t0 = time.perf_counter()
+    if p["path"] == "frame":
+        back = await live.run_python("df", df=df, timeout=p.get("timeout_s", 300))
+        same = back.equals(df)
+    else:
+        records = json.loads(df.to_json(orient="records", date_format="iso", date_unit="ns"))
+        echoed = await live.run_python("records", records=records, timeout=p.get("timeout_s", 300))
+        back = pd.DataFrame.from_records(echoed)
+        same = len(back) == len(df) and list(back.columns) == list(df.columns)
+    seconds = time.perf_counter() - t0
+    if not same:
+        raise AssertionError(f"the {p['path']} echo of {p['rows']} rows came back different")
+    return {"seconds": seconds, "rows": p["rows"]}
+
+
 async def op_runaway(p: dict[str, Any]) -> dict[str, Any]:
     """A runaway call of the first model times out; then the time until that model and the
     last one answer again, counted from the TimeoutError, and whether the namespace survived."""
@@ -214,6 +252,7 @@ OPS = {
     "data": op_data,
     "drop_arrays": op_drop_arrays,
     "runaway": op_runaway,
+    "frame": op_frame,
 }
 
 
