@@ -515,7 +515,7 @@ class Suite:
         they are measured at fewer rows and compared per row)."""
         page = self.page("live", max_message_size=1024 * 1024 * 1024)
         rows_frame = 100_000 if self.s.quick else 1_000_000
-        rows_records = 10_000 if self.s.quick else 50_000
+        rows_records = 10_000 if self.s.quick else 25_000
         page.command("frame", path="frame", rows=1000)  # first-use costs out
         page.command("frame", path="records", rows=1000)
         frame = min((page.command("frame", path="frame", rows=rows_frame) for _ in range(self.s.data_reps)),
