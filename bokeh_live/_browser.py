@@ -445,8 +445,15 @@ def _encode_numpy(array: Any, size: _Size) -> Any:
             return _encode(tabular.encode_array(array), size)
         return _encode(array.tolist(), size)  # objects: as the values they hold
     size.binary += int(array.nbytes)
-    data = array.tobytes() if array.dtype.byteorder != ">" else array.astype(kind).tobytes()
+    if array.dtype.byteorder == ">":
+        array = array.astype(kind)
+    # A view, not a copy: the worker copies it out of WebAssembly memory once, as it posts it.
+    data = memoryview(numpy_contiguous(array)).cast("B")
     return {BINARY_TAG: "ndarray", "dtype": kind, "shape": list(array.shape), "data": data}
+
+
+def numpy_contiguous(array: Any) -> Any:
+    return array if array.flags.c_contiguous else tabular.numpy().ascontiguousarray(array)
 
 
 def _decode(value: Any) -> Any:
@@ -463,8 +470,8 @@ def _decode(value: Any) -> Any:
     marker = value.get(BINARY_TAG)
     if marker == "bytes":
         return bytes(value["data"])
-    if marker == "ndarray":
-        return _array(bytes(value["data"]), value["dtype"], value["shape"])
+    if marker == "ndarray":  # the data is already a fresh memoryview: no copy for numpy
+        return _array(value["data"], value["dtype"], value["shape"])
     decoded = {k: _decode(v) for k, v in value.items()}
     # DataFrames, strings and arrays of dtypes BokehJS lacks (tabular.py), once their parts are.
     return tabular.decode(decoded) if decoded.keys() & _TABULAR_TAGS else decoded
@@ -473,7 +480,7 @@ def _decode(value: Any) -> Any:
 _TABULAR_TAGS = frozenset({ARRAY_TAG, STRINGS_TAG, CATEGORY_TAG, FRAME_TAG})
 
 
-def _array(data: bytes, dtype: str, shape: list[int]) -> Any:
+def _array(data: Any, dtype: str, shape: list[int]) -> Any:
     numpy = tabular.numpy()
     if numpy is not None:
         return numpy.frombuffer(data, dtype=dtype).reshape(shape)

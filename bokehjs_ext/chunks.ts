@@ -4,7 +4,7 @@
  */
 import {is_NDArray, ndarray} from "@bokehjs/core/util/ndarray"
 import type {NDDataType} from "@bokehjs/core/types"
-import {is_plain} from "./values"
+import {handover, is_plain} from "./values"
 import {BLOB_TAG as BLOB, CHUNK_BYTES} from "./shared"
 
 export type Chunk = {blob: string, offset: number, size: number, data: ArrayBuffer | ArrayBufferView}
@@ -134,6 +134,7 @@ export class Assembler {
     if (placeholder.kind == "bytes") {
       return buffer.buffer
     }
+    handover.add(buffer.buffer as ArrayBuffer)  // nobody else holds it: the worker may take it without a copy
     return ndarray(buffer.buffer, {dtype: placeholder.dtype!, shape: placeholder.shape!})
   }
 }

@@ -332,7 +332,7 @@ export class BokehLiveView extends LayoutDOMView {
           const start = () => void this.when_code_settled().then(() => {
             if (this.runs.has(request_id)) {  // not cancelled meanwhile
               const transfer: Transferable[] = []
-              this.runtime.run(this.model.id, request_id, code, to_worker(kwargs, transfer), false, transfer)
+              this.runtime.run(this.model.id, request_id, code, to_worker(kwargs, transfer, true), false, transfer)
             }
           })
           this.runs.set(request_id, {kind: "call", stdout: new Tail(), stderr: new Tail(), start})

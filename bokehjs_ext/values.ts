@@ -29,18 +29,29 @@ export function is_plain(value: unknown): value is {[key: string]: unknown} {
   return proto === Object.prototype || proto === null
 }
 
+/** Buffers the page made itself (reassembled chunks), which nothing else holds. */
+export const handover = new WeakSet<ArrayBuffer>()
+
 /**
  * A value from Bokeh (server data, kwargs, `value`) in the form the worker decodes. Buffers
  * this makes (copies out of Bokeh's arrays) go to `transfer`: the worker can take them
  * without another copy. Bokeh's own ArrayBuffers are left alone: the page may hold them.
+ * With `take`, buffers the page made itself are handed over whole, without a copy.
  */
-export function to_worker(value: unknown, transfer: Transferable[] = []): unknown {
+export function to_worker(value: unknown, transfer: Transferable[] = [], take: boolean = false): unknown {
+  const mine = (buffer: ArrayBufferLike): buffer is ArrayBuffer =>
+    take && buffer instanceof ArrayBuffer && handover.has(buffer)
   const copy = (view: ArrayBufferView) => {
-    const buffer = bytes_of(view)
+    const whole = view.byteOffset == 0 && view.byteLength == view.buffer.byteLength
+    const buffer = whole && mine(view.buffer) ? view.buffer : bytes_of(view)
     transfer.push(buffer)
     return buffer
   }
+  const walk = (item: unknown) => to_worker(item, transfer, take)
   if (value instanceof ArrayBuffer) {
+    if (mine(value)) {
+      transfer.push(value)
+    }
     return {[BINARY]: "bytes", data: value}
   }
   if (is_NDArray(value) && value.dtype != "object") {
@@ -52,13 +63,13 @@ export function to_worker(value: unknown, transfer: Transferable[] = []): unknow
       : {[BINARY]: "ndarray", dtype, shape: [(value as Float64Array).length], data: copy(value)}
   }
   if (Array.isArray(value)) {
-    return value.map((v) => to_worker(v, transfer))
+    return value.map(walk)
   }
   if (value instanceof Map) {
-    return Object.fromEntries([...value].map(([k, v]) => [String(k), to_worker(v, transfer)]))
+    return Object.fromEntries([...value].map(([k, v]) => [String(k), walk(v)]))
   }
   if (is_plain(value)) {
-    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, to_worker(v, transfer)]))
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, walk(v)]))
   }
   return value
 }

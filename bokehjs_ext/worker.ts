@@ -198,8 +198,7 @@ export function worker_main(): void {
     pyodide.runPython("import sys; sys.path.insert(0, '/bokeh_live')")
     browser = pyodide.pyimport("bokeh_live")
     browser._install((kind: string, payload: {[key: string]: unknown}) => {
-      outgoing.push({kind, ...payload} as FromWorker)
-      collect_buffers(payload, transfers, 0)
+      outgoing.push(own({kind, ...payload}, transfers, 0) as FromWorker)
       if (performance.now() - last_flush > STREAM_MS) {
         flush()  // Python has kept the worker busy: send what it printed now, not at the end
       } else if (outgoing.length == 1) {
@@ -225,22 +224,28 @@ export function worker_main(): void {
     }
   }
 
-  // Binary data from Python is a fresh copy: hand it over instead of copying it again.
-  function collect_buffers(value: unknown, out: Transferable[], depth: number): void {
+  /**
+   * Binary data from Python, made ready to be handed over: a view into WebAssembly memory
+   * (which may move or be reused before the batch leaves) is copied out now, once; a buffer
+   * of its own is transferred, not copied again. Changes `value` in place.
+   */
+  function own(value: unknown, out: Transferable[], depth: number): unknown {
     if (depth > 64 || value == null || typeof value !== "object") {
-      return
+      return value
     }
     if (ArrayBuffer.isView(value)) {
-      // Only a buffer the view spans alone: never the WebAssembly memory itself.
-      const {buffer} = value
-      if (buffer instanceof ArrayBuffer && buffer.byteLength == value.byteLength && !out.includes(buffer)) {
-        out.push(buffer)
+      const alone = value.buffer instanceof ArrayBuffer && value.buffer.byteLength == value.byteLength
+      const owned = alone ? value : new Uint8Array(value.buffer, value.byteOffset, value.byteLength).slice()
+      if (!out.includes(owned.buffer)) {
+        out.push(owned.buffer as ArrayBuffer)
       }
-      return
+      return owned
     }
-    for (const item of Object.values(value)) {
-      collect_buffers(item, out, depth + 1)
+    const object = value as {[key: string]: unknown}
+    for (const [key, item] of Object.entries(object)) {
+      object[key] = own(item, out, depth + 1)
     }
+    return value
   }
 
   scope.onmessage = (event: MessageEvent) => {
