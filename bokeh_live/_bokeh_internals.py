@@ -126,3 +126,21 @@ def on_tornado_app(hook: Callable[[Any], None]) -> None:
         hook(self)
 
     BokehTornado.__init__ = init_and_hook  # type: ignore[method-assign]
+
+
+def serve_extension_files(name: str, folder: Any) -> None:
+    """Let this process serve ``folder`` at ``/static/extensions/<name>/`` from now on.
+
+    Bokeh learns an extension's folder only when it first bundles a page with one of its
+    models, so a process that has not served such a page yet answers 404 for the files,
+    which is what happens under ``bokeh serve --num-procs`` (and for requests made before
+    the first page). Registering on import fixes it for every process that imported
+    bokeh_live before it serves: ``python -m bokeh_live serve`` does, before it forks.
+    """
+    try:
+        from bokeh.embed.bundle import extension_dirs
+
+        extension_dirs.setdefault(name, folder)
+    except ImportError as e:
+        _warn_once("extension_dirs", f"bokeh_live cannot register its static files with Bokeh ({e!r}); "
+                                     "they are served once a page with a BokehLive has been")

@@ -11,7 +11,11 @@ some:
   BokehJS), without their cookies.
 - **CORS on Pyodide's files**: ``Access-Control-Allow-Origin: *`` on
   ``/static/extensions/bokeh_live/``, for pages of another origin that embed the app
-  (``server_document``) and for the ``sandbox`` mode, whose worker has an opaque origin.
+  (``server_document``) and for the ``sandbox`` mode, whose worker has an opaque origin;
+  and a week of ``Cache-Control`` on Pyodide's files, so browsers and proxies keep them.
+
+It also imports bokeh_live before Bokeh starts (and before ``--num-procs`` forks), so
+every server process serves the package's files from its first request.
 
 Use ``python -m bokeh_live serve [--isolate] <bokeh serve arguments>``, or, with a
 ``bokeh.server.server.Server`` of your own, :func:`add_headers`.
@@ -30,6 +34,7 @@ __all__ = ("add_headers", "main")
 
 #: Where the Bokeh server serves this package's files (the bundle, the worker, Pyodide).
 STATIC_PREFIX = "/static/extensions/bokeh_live/"
+PYODIDE_PREFIX = STATIC_PREFIX + "pyodide/"
 
 
 def _transform(isolate: bool) -> type[OutputTransform]:
@@ -46,6 +51,9 @@ def _transform(isolate: bool) -> type[OutputTransform]:
             if self.path.startswith(STATIC_PREFIX):
                 headers["Access-Control-Allow-Origin"] = "*"
                 headers["Cross-Origin-Resource-Policy"] = "cross-origin"
+            if self.path.startswith(PYODIDE_PREFIX) and status_code == 200:
+                # 14 MB that change only with the package: let browsers and proxies keep them.
+                headers["Cache-Control"] = "public, max-age=604800"
             return status_code, headers, chunk
 
     return Headers

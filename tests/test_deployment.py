@@ -1,0 +1,74 @@
+"""Bokeh's own deployment path: several server processes, and the headers bokeh_live adds.
+
+Bokeh learns an extension's folder only when a process first bundles a page with one of its
+models; a process that has not answers 404 for the files. `python -m bokeh_live serve`
+imports bokeh_live before it forks, and so does a directory app's app_hooks.py.
+"""
+from __future__ import annotations
+
+import urllib.error
+import urllib.request
+
+import pytest
+
+from harness import PYODIDE_TIMEOUT, BokehServe, wait_for
+
+pytestmark = pytest.mark.browser
+
+APP = """
+from bokeh.io import curdoc
+from bokeh_live import BokehLive
+curdoc().add_root(BokehLive(name="live", mode="app", code="print('served')"))
+"""
+FILES = ("pyodide/pyodide.mjs", "pyodide/pyodide.asm.wasm", "bokeh_live.min.js", "worker.mjs")
+
+
+def status(server, path):
+    try:
+        with urllib.request.urlopen(server.url(path), timeout=30) as response:
+            return response.status, dict(response.headers)
+    except urllib.error.HTTPError as e:
+        return e.code, dict(e.headers)
+
+
+def test_every_process_serves_the_files_from_its_first_request(page, tmp_path):
+    (tmp_path / "app.py").write_text(APP)
+    server = BokehServe(tmp_path / "app.py", module="bokeh_live", args=("--num-procs", "2"))
+    try:
+        # Before any page: each request may reach either process.
+        codes = [status(server, f"static/extensions/bokeh_live/{name}")[0] for _ in range(6) for name in FILES]
+        assert codes == [200] * len(codes)
+        for _ in range(3):  # pages whose requests land on either process all start
+            page.get(server.url("app"))
+            wait_for(lambda: page.execute_script(
+                "const d = window.Bokeh && Bokeh.documents[0]; const m = d && d.get_model_by_name('live');"
+                "return m && m.status == 'ready' && m.stdout"), PYODIDE_TIMEOUT, what="the page to be ready")
+    finally:
+        server.stop()
+
+
+def test_a_directory_app_that_imports_bokeh_live_in_its_hooks_serves_them_too(tmp_path):
+    app = tmp_path / "app"
+    app.mkdir()
+    (app / "main.py").write_text(APP)
+    (app / "app_hooks.py").write_text("import bokeh_live  # registers its files before bokeh serve forks\n")
+    server = BokehServe(app, args=("--num-procs", "2"))
+    try:
+        codes = [status(server, f"static/extensions/bokeh_live/{name}")[0] for _ in range(4) for name in FILES]
+        assert codes == [200] * len(codes)
+    finally:
+        server.stop()
+
+
+def test_the_launchers_headers(tmp_path):
+    (tmp_path / "app.py").write_text(APP)
+    server = BokehServe(tmp_path / "app.py", module="bokeh_live", args=("--isolate",))
+    try:
+        code, headers = status(server, "static/extensions/bokeh_live/pyodide/pyodide.mjs")
+        assert code == 200 and headers["Access-Control-Allow-Origin"] == "*"
+        assert "max-age" in headers["Cache-Control"]
+        code, headers = status(server, "app")
+        assert code == 200 and headers["Cross-Origin-Opener-Policy"] == "same-origin"
+        assert headers["Cross-Origin-Embedder-Policy"] == "credentialless"
+    finally:
+        server.stop()
