@@ -30,6 +30,7 @@ import sys
 import traceback
 from collections.abc import Callable, Coroutine
 from json.encoder import encode_basestring, encode_basestring_ascii
+from types import CodeType
 from typing import Any
 
 from . import tabular
@@ -314,21 +315,39 @@ async def run(model: str, code: str, kwargs: dict[str, Any] | None = None, *, fr
     scope = {**namespace, **kwargs} if kwargs else namespace
     linecache.cache[CODE_FILENAME] = (len(code), None, code.splitlines(True), CODE_FILENAME)
 
-    tree = ast.parse(code, CODE_FILENAME)
-    last = tree.body.pop() if tree.body and isinstance(tree.body[-1], ast.Expr) else None
-    assert last is None or isinstance(last, ast.Expr)
-    flags = ast.PyCF_ALLOW_TOP_LEVEL_AWAIT
-    await _evaluate(compile(tree, CODE_FILENAME, "exec", flags=flags), scope)
-    result = None
-    if last is not None:
-        expression = ast.Expression(last.value)
-        result = await _evaluate(compile(expression, CODE_FILENAME, "eval", flags=flags), scope)
+    body, last = _compile(code)
+    await _evaluate(body, scope)
+    result = await _evaluate(last, scope) if last is not None else None
 
     if kwargs:
         for name, bound in scope.items():
             if name not in kwargs or bound is not kwargs[name]:
                 namespace[name] = bound
     return result
+
+
+#: Compiled code by its text, the newest first out: calls repeat the same code often.
+_compiled: dict[str, tuple[CodeType, CodeType | None]] = {}
+COMPILED_ENTRIES, COMPILED_MAX_CHARS = 256, 10_000
+
+
+def _compile(code: str) -> tuple[CodeType, CodeType | None]:
+    """``code`` compiled, in two parts: all but a last expression statement, and that
+    expression (whose value is the run's result), both allowing top-level ``await``."""
+    compiled = _compiled.pop(code, None)
+    if compiled is None:
+        tree = ast.parse(code, CODE_FILENAME)
+        last = tree.body.pop() if tree.body and isinstance(tree.body[-1], ast.Expr) else None
+        assert last is None or isinstance(last, ast.Expr)
+        flags = ast.PyCF_ALLOW_TOP_LEVEL_AWAIT
+        body = compile(tree, CODE_FILENAME, "exec", flags=flags)
+        expression = compile(ast.Expression(last.value), CODE_FILENAME, "eval", flags=flags) if last else None
+        compiled = (body, expression)
+    if len(code) <= COMPILED_MAX_CHARS:
+        _compiled[code] = compiled
+        if len(_compiled) > COMPILED_ENTRIES:
+            del _compiled[next(iter(_compiled))]
+    return compiled
 
 
 async def _evaluate(code: Any, scope: dict[str, Any]) -> Any:

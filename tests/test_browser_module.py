@@ -149,3 +149,15 @@ def test_send_respects_the_server_limit(posted):
 def test_api_outside_a_model_says_so():
     with pytest.raises(RuntimeError, match="only in code run by a BokehLive"):
         contextvars.Context().run(b.send, 1)
+
+
+def test_compiled_code_is_reused_and_the_cache_is_bounded():
+    run("x = 1", fresh=True)
+    assert run("x + 1") == 2
+    first = b._compiled["x + 1"]
+    assert run("x + 1") == 2 and b._compiled["x + 1"] is first  # compiled once
+    for i in range(b.COMPILED_ENTRIES + 10):
+        run(f"x + {i}")
+    assert len(b._compiled) == b.COMPILED_ENTRIES and "x + 1" not in b._compiled
+    run("y = 1" + " " * b.COMPILED_MAX_CHARS)  # too long to keep
+    assert not any(len(code) > b.COMPILED_MAX_CHARS for code in b._compiled)
