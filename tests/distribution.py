@@ -5,10 +5,11 @@ them: Pyodide loads and checks them exactly as it would numpy from the public di
 
 - ``demo-alpha`` (``import demo_alpha``; ``VALUE = 21``);
 - ``demo-beta``, which depends on ``demo-alpha`` (``DOUBLE = 2 * VALUE``);
-- ``micropip`` and ``packaging``, the real wheels from PyPI, so that micropip comes from
-  the distribution as a lockfile package;
+- ``micropip``, the real wheel from PyPI (it vendors what it needs), so that micropip comes
+  from the distribution as a lockfile package;
 - ``demo-gamma``, not in the lockfile: a wheel on a local package index (PEP 503 simple
-  pages), for micropip to install as a PyPI requirement.
+  pages), for micropip to install as a PyPI requirement; it depends on ``demo-alpha``, which
+  micropip takes from the lockfile.
 """
 
 from __future__ import annotations
@@ -28,8 +29,9 @@ from typing import ClassVar
 
 from bokeh_live.standalone import PYODIDE_DIR
 
-#: Real wheels from PyPI that micropip needs (the newest this registry has).
-PYPI_WHEELS = ["micropip==0.7.2", "packaging>=23"]
+#: The real micropip from PyPI, the release Pyodide 314 ships. It needs Python 3.13+, which
+#: Pyodide has whatever Python runs the tests, hence ``--python-version`` when downloading.
+PYPI_WHEELS = ["micropip==0.11.1"]
 
 
 def wheel(name: str, version: str, files: dict[str, str], requires: tuple[str, ...] = ()) -> tuple[str, bytes]:
@@ -54,14 +56,13 @@ def entry(key: str, file_name: str, data: bytes, imports: list[str], depends: li
 
 
 def pypi_wheels(cache: Path) -> list[Path]:
-    """The real micropip and packaging wheels, downloaded once into ``cache``."""
+    """The real micropip wheel, downloaded once into ``cache``."""
     cache.mkdir(parents=True, exist_ok=True)
-    found = sorted(cache.glob("*.whl"))
-    if len(found) < len(PYPI_WHEELS):
+    wanted = [cache / f"{spec.replace('==', '-')}-py3-none-any.whl" for spec in PYPI_WHEELS]
+    if not all(path.exists() for path in wanted):
         subprocess.run([sys.executable, "-m", "pip", "download", "--quiet", "--no-deps", "--only-binary", ":all:",
-                        "-d", str(cache), *PYPI_WHEELS], check=True, capture_output=True)
-        found = sorted(cache.glob("*.whl"))
-    return found
+                        "--python-version", "3.13", "-d", str(cache), *PYPI_WHEELS], check=True, capture_output=True)
+    return wanted
 
 
 def make(root: Path, cache: Path) -> Path:
@@ -79,11 +80,11 @@ def make(root: Path, cache: Path) -> Path:
     for path in pypi_wheels(cache):
         data = path.read_bytes()
         key = path.name.split("-")[0].lower()
-        depends = ["packaging"] if key == "micropip" else []
         shutil.copyfile(path, root / path.name)
-        lock["packages"][key] = entry(key, path.name, data, [key], depends)
+        lock["packages"][key] = entry(key, path.name, data, [key], [])
     (root / "pyodide-lock.json").write_text(json.dumps(lock))
-    gamma_name, gamma = wheel("demo-gamma", "2.0", {"demo_gamma/__init__.py": "GREETING = 'hello from an index'\n"})
+    gamma_name, gamma = wheel("demo-gamma", "2.0", {"demo_gamma/__init__.py": (
+        "from demo_alpha import VALUE\nGREETING = f'hello from an index, {VALUE}'\n")}, requires=("demo-alpha",))
     page = root / "index" / "simple" / "demo-gamma"
     page.mkdir(parents=True)
     (page / gamma_name).write_bytes(gamma)

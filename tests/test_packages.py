@@ -97,3 +97,13 @@ def test_a_requirement_that_cannot_be_installed_is_named(app_server, page, dist)
     live = open_live(app_server, page, package_url=dist.url(), requirements=["no-such-project-anywhere"],
                      index_urls=[dist.url("index/simple/{package_name}/")], code="print('never')")
     assert live.status == "error" and "no-such-project-anywhere" in live.error and live.stdout == ""
+
+
+def test_a_requirement_installs_from_an_index_with_micropip(app_server, page, dist):
+    """A PyPI-style requirement: micropip (itself a lockfile package from ``package_url``)
+    installs it from the index before ``code`` runs, and takes its dependency from the lockfile."""
+    live = open_live(app_server, page, package_url=dist.url(), requirements=["demo-gamma>=2"],
+                     index_urls=[dist.url("index/simple/{package_name}/")],
+                     code="import demo_gamma, micropip\nprint(demo_gamma.GREETING, micropip.__version__)")
+    assert live.status == "ready", live.error
+    assert live.stdout == "hello from an index, 21 0.11.1\n"
