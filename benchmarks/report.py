@@ -191,6 +191,17 @@ def table(results: dict[str, Any]) -> list[Row]:
         m = fig["memory_20_declaring_64mib"]
         row("9 hostile", "server RSS growth, 20 sessions each declaring 64 MiB (4 MiB sent each)",
             _num(m["growth_mb"], " MB"), "declared", _num(m["declared_mb"], " MB"), m["growth_mb"] / m["declared_mb"])
+
+    fig = f.get("proxy")
+    if not failed("11 nginx", fig):
+        for k, name in (("p50_ms", "p50"), ("p95_ms", "p95"), ("p99_ms", "p99")):
+            if fig["direct"]:
+                row("11 nginx", f"run_python('1') {name} through nginx (2 servers, sticky)", _num(fig["live"][k], " ms"),
+                    "the same, direct to the server (figure 1)", _num(fig["direct"][k], " ms"),
+                    fig["live"][k] / fig["direct"][k], "< 20 ms (no Nagle delay)" if k == "p50_ms" else "",
+                    fig["live"][k] < 20 if k == "p50_ms" else None)
+            row("11 nginx", f"run_python('1') {name} through nginx", _num(fig["live"][k], " ms"),
+                "bare Bokeh event round trip through nginx", _num(fig["bare"][k], " ms"), fig["live"][k] / fig["bare"][k])
     return rows
 
 

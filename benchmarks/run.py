@@ -46,7 +46,7 @@ for path in (ROOT, ROOT / "tests"):
     if str(path) not in sys.path:
         sys.path.insert(0, str(path))
 
-from harness import JS_VIEW, PYODIDE_TIMEOUT, BokehServe, chromium, wait_for  # noqa: E402
+from harness import JS_VIEW, PYODIDE_TIMEOUT, BokehServe, Nginx, chromium, free_port, wait_for  # noqa: E402
 
 HERE = Path(__file__).resolve().parent
 APP = HERE / "bench_app"
@@ -637,6 +637,41 @@ class Suite:
 
     # 6: bundle size
 
+    # 11: through nginx (the docs' recipe: two server processes, sticky) against direct
+
+    def proxy(self) -> dict[str, Any]:
+        import tempfile
+
+        port = free_port()
+        args = ("--use-xheaders", "--allow-websocket-origin", f"127.0.0.1:{port}")
+        backends = [BokehServe(APP, env={"BOKEH_LIVE_NODELAY": "1"}, module="bokeh_live", args=args) for _ in range(2)]
+        proxy = None
+        try:
+            proxy = Nginx(port, [b.port for b in backends], Path(tempfile.mkdtemp(prefix="bench-nginx-")))
+            if self.driver is None:
+                self.driver = new_browser()
+            page = Page(self.driver, proxy.url("bench_app?models=1"), 1).open()
+            page.install_bare()
+            page.command("live_latency", n=20, warmup=0)
+            page.command("live_latency", n=20, warmup=0, marker=True)
+            blocks = max(1, min(5, self.s.calls // 100))
+            runs: dict[str, list[dict[str, Any]]] = {"live": [], "bare": []}
+            for _ in range(blocks):
+                runs["live"].append(page.command("live_latency", n=self.s.calls // blocks))
+                runs["bare"].append(page.command("live_latency", n=self.s.calls // blocks, marker=True))
+            out: dict[str, Any] = {name: percentiles([x for r in rs for x in r["latencies"]]) for name, rs in runs.items()}
+            direct = self.raw.get("round_trip_live")
+            out["direct"] = percentiles(direct) if direct else None
+            out["ratio_vs_direct"] = ratio(out["live"]["p50_ms"], out["direct"]["p50_ms"]) if direct else None
+            out["target"] = "no Nagle delay through the proxy: p50 well under 40 ms"
+            out["met"] = out["live"]["p50_ms"] < 20
+            return out
+        finally:
+            if proxy is not None:
+                proxy.stop()
+            for b in backends:
+                b.stop()
+
     def bundle(self) -> dict[str, Any]:
         import bokeh
 
@@ -665,6 +700,7 @@ class Suite:
             guarded(results, "frames", self.frames)
             guarded(results, "recovery", self.recovery)
             guarded(results, "hostile", self.hostile)
+            guarded(results, "proxy", self.proxy)
             guarded(results, "startup", self.startup)
         finally:
             self.close()

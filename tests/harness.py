@@ -173,6 +173,63 @@ class BokehServe:
             self.proc.kill()
 
 
+NGINX_RECIPE = Path(__file__).parents[1] / "examples" / "deploy" / "nginx.conf"
+
+
+class Nginx:
+    """nginx in the foreground with the recipe, its two upstreams moved to ``backends``."""
+
+    def __init__(self, port: int, backends: list[int], root: Path) -> None:
+        self.port = port
+        recipe = NGINX_RECIPE.read_text()
+        recipe = recipe.replace("listen 80;", f"listen 127.0.0.1:{self.port};")
+        recipe = recipe.replace("/var/cache/nginx/bokeh_live", str(root / "cache"))
+        recipe = recipe.replace("server 127.0.0.1:5006;", f"server 127.0.0.1:{backends[0]};")
+        recipe = recipe.replace("server 127.0.0.1:5007;", f"server 127.0.0.1:{backends[1]};")
+        assert recipe.count(str(root)) == 1 and all(f":{port};" in recipe for port in backends)
+        user = "user root;" if os.geteuid() == 0 else ""
+        (root / "nginx.conf").write_text(f"""
+{user}
+daemon off;
+worker_processes 1;
+pid {root}/nginx.pid;
+error_log {root}/error.log;
+events {{ worker_connections 256; }}
+http {{
+    include /etc/nginx/mime.types;
+    access_log {root}/access.log;
+    client_body_temp_path {root}/body;
+    proxy_temp_path {root}/proxy;
+    {recipe}
+}}
+""")
+        self.root = root
+        nginx = shutil.which("nginx") or "/usr/sbin/nginx"
+        self.proc = subprocess.Popen([nginx, "-p", str(root), "-c", str(root / "nginx.conf")],
+                                     stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
+        wait_for(self._up, 30, what="nginx to listen")
+
+    def _up(self) -> bool:
+        if self.proc.poll() is not None:
+            raise RuntimeError(f"nginx exited: {(self.root / 'error.log').read_text()}")
+        try:
+            with socket.create_connection(("127.0.0.1", self.port), timeout=1):
+                return True
+        except OSError:
+            return False
+
+    def url(self, path: str) -> str:
+        return f"http://127.0.0.1:{self.port}/{path}"
+
+    def fetch(self, path: str) -> tuple[int, dict[str, str], bytes]:
+        with urllib.request.urlopen(self.url(path), timeout=60) as response:
+            return response.status, dict(response.headers), response.read()
+
+    def stop(self) -> None:
+        self.proc.terminate()
+        self.proc.wait(10)
+
+
 def chromium(profile: str | None = None) -> Any:
     """Headless Chromium from the system packages; the driver path is explicit so Selenium
     never tries to download one."""
