@@ -33,6 +33,10 @@ def _failed(fig: dict[str, Any] | None) -> str | None:
     return fig.get("error")
 
 
+def ratio(a: float | None, b: float | None) -> float | None:
+    return None if a is None or not b else a / b
+
+
 def table(results: dict[str, Any]) -> list[Row]:
     f = results["figures"]
     rows: list[Row] = []
@@ -137,6 +141,20 @@ def table(results: dict[str, Any]) -> list[Row]:
             _num(base["min_kb"], " KB"), ours["min_kb"] / base["min_kb"])
         row("6 bundle", "bokeh_live.min.js, gzipped", _num(ours["gzip_kb"], " KB"), "bokeh.min.js + bokeh-widgets.min.js",
             _num(base["gzip_kb"], " KB"), fig["ratio_gzip"])
+        editor = fig["bokeh_live_editor.min.js"]
+        row("6 bundle", "bokeh_live_editor.min.js (CodeMirror), gzipped", _num(editor["gzip_kb"], " KB"),
+            "bokeh.min.js + bokeh-widgets.min.js", _num(base["gzip_kb"], " KB"), editor["gzip_kb"] / base["gzip_kb"])
+
+    fig = f.get("page_weight")
+    if not failed("6 bundle", fig):
+        base = f.get("bundle", {}).get("baseline", {}).get("gzip_kb")
+        for mode, limit in (("headless", 30), ("app", None), ("editor", 120)):
+            kb = fig[mode]["gzip_kb"]
+            row("6 bundle", f"scripts a page with one {mode} model loads from /static/extensions/, gzipped",
+                _num(kb, " KB"), "bokeh.min.js + bokeh-widgets.min.js", _num(base, " KB") if base else "",
+                ratio(kb, base), f"<= {limit} KB" if limit else "", kb <= limit if limit else None)
+        row("6 bundle", "the worker's module (worker.mjs, fetched by the worker), gzipped",
+            _num(fig["headless"]["worker_gzip_kb"], " KB"))
 
     fig = f.get("issue7_vs_stock")
     if not failed("7 vs stock Bokeh", fig):

@@ -637,6 +637,22 @@ class Suite:
 
     # 6: bundle size
 
+    # 6: what pages load from /static/extensions/, by mode
+
+    def page_weight(self) -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        for mode in ("headless", "app", "editor"):
+            self.page("live", models=1, mode=mode)
+            if mode == "editor":  # CodeMirror comes after the page is ready
+                wait_for(lambda: any("bokeh_live_editor" in f for f in loaded_extension_files(self.driver)), 60,
+                         what="the editor's bundle")
+            files = loaded_extension_files(self.driver)
+            out[mode] = {"files": files, "gzip_kb": sum(gzip_kb(f) for f in files if f.endswith(".js")),
+                         "worker_gzip_kb": sum(gzip_kb(f) for f in files if f.endswith(".mjs"))}
+        out["target"] = "headless <= 30 KB, editor <= 120 KB (gzip -9, the page's scripts)"
+        out["met"] = out["headless"]["gzip_kb"] <= 30 and out["editor"]["gzip_kb"] <= 120
+        return out
+
     # 11: through nginx (the docs' recipe: two server processes, sticky) against direct
 
     def proxy(self) -> dict[str, Any]:
@@ -677,7 +693,8 @@ class Suite:
 
         ours = ROOT / "bokeh_live" / "dist" / "bokeh_live.min.js"
         bokeh_js = Path(bokeh.__file__).parent / "server" / "static" / "js"
-        out = {"bokeh_live.min.js": sizes_of(ours)}
+        out = {"bokeh_live.min.js": sizes_of(ours),
+               "bokeh_live_editor.min.js": sizes_of(ROOT / "bokeh_live_editor" / "dist" / "bokeh_live_editor.min.js")}
         base = [sizes_of(bokeh_js / f) for f in ("bokeh.min.js", "bokeh-widgets.min.js")]
         out["baseline"] = {"files": "bokeh.min.js + bokeh-widgets.min.js (what every Bokeh server page loads)",
                            "min_kb": sum(b["min_kb"] for b in base), "gzip_kb": sum(b["gzip_kb"] for b in base)}
@@ -695,6 +712,7 @@ class Suite:
             guarded(results, "round_trip", self.round_trip)
             guarded(results, "throughput", self.throughput)
             guarded(results, "issue7_vs_stock", self.issue7)
+            guarded(results, "page_weight", self.page_weight)  # leaves the round-trip page
             guarded(results, "data", self.data)
             guarded(results, "server_memory", self.memory)
             guarded(results, "frames", self.frames)
@@ -707,6 +725,20 @@ class Suite:
         results["server_cpu"] = server_cpu(results)
         return {"meta": machine(self.s, time.monotonic() - t0, self.load_at_start), "figures": results, "raw_ms": {
             k: [round(x * 1000, 3) for x in v] for k, v in self.raw.items()}}
+
+
+def loaded_extension_files(driver: Any) -> list[str]:
+    """What the page has fetched from /static/extensions/, Pyodide's files left out."""
+    return driver.execute_script("""
+        return performance.getEntriesByType("resource").map((e) => new URL(e.name).pathname)
+          .filter((p) => p.startsWith("/static/extensions/") && !p.includes("/pyodide/"))
+          .map((p) => p.slice("/static/extensions/".length))""")
+
+
+def gzip_kb(served: str) -> float:
+    """Gzipped (level 9) size of a file served at /static/extensions/<served>."""
+    extension, name = served.split("/", 1)
+    return len(gzip.compress((ROOT / extension / "dist" / name).read_bytes(), 9)) / 1024
 
 
 def page_load_to_ready(driver: Any, url: str, models: int) -> float:

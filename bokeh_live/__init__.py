@@ -4,13 +4,22 @@
 See README.md and docs/ for the server API, the browser API and the wire protocol.
 """
 
+import sys
 from pathlib import Path
 
+import bokeh_live_editor
+
 from . import _bokeh_internals
+from .editor import notebook_bundle
 from .live import BokehLive, LiveError
+from .shared import EDITOR_EXTENSION
 from .standalone import save_offline
 
 _bokeh_internals.serve_extension_files("bokeh_live", Path(__file__).parent / "dist")
+_bokeh_internals.serve_extension_files(EDITOR_EXTENSION, Path(bokeh_live_editor.__file__).parent / "dist")
+
+if "ipykernel" in sys.modules:
+    notebook_bundle()
 
 __all__ = ["BokehLive", "LiveError", "__version__", "save_offline"]
 __version__ = "0.1.0"

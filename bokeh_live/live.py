@@ -16,11 +16,12 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from bokeh.core.properties import Any as AnyProp
-from bokeh.core.properties import Bool, Dict, Enum, Float, Int, List, Nullable, String
+from bokeh.core.properties import Bool, Dict, Enum, Float, Instance, Int, List, Nullable, String
 from bokeh.models.layouts import LayoutDOM
 
 from . import _bokeh_internals
 from .channel import Channel, LiveError, clean
+from .editor import EDITOR_MODES, EditorAssets
 from .protocol import ClientMessages, Interrupt, Output, Restart, RunPython, ServerData, ServerMessage, ViewState
 from .shared import MAX_MESSAGE_BYTES, MAX_TEXT_CHARS, keep_tail
 
@@ -42,7 +43,7 @@ PACKAGE_URL_ENV = "BOKEH_LIVE_PACKAGE_URL"
 SERVER_OWNED = frozenset({
     "mode", "auto_run", "packages", "pyodide_url", "value", "output", "max_message_size",
     "examples", "theme", "allow_update", "run_timeout", "sandbox", "package_url", "auto_packages",
-    "requirements", "index_urls",
+    "requirements", "index_urls", "editor_assets",
 })
 
 
@@ -65,6 +66,18 @@ class BokehLive(LayoutDOM):
                 kwargs[prop] = os.environ[env]
         super().__init__(*args, **kwargs)
         self._made_here = True
+        self._ask_for_editor()
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        super().__setattr__(name, value)
+        if name == "mode":
+            self._ask_for_editor()
+
+    def _ask_for_editor(self) -> None:
+        """A mode that shows the editor puts the editor's bundle on standalone pages (see
+        editor.py)."""
+        if self.mode in EDITOR_MODES and self.editor_assets is None:
+            self.editor_assets = EditorAssets()
 
     code = String(default="", help="""
     Python code to run in the browser. With ``auto_run`` it runs as soon as the runtime
@@ -80,6 +93,11 @@ class BokehLive(LayoutDOM):
     shows printed text as it is printed, the value of the last expression, tracebacks and
     what the code passes to ``bokeh_live.display``. Code run from the editor is written
     back to ``code``. Changing the mode keeps the runtime, the namespace and the output.
+    """)
+
+    editor_assets = Nullable(Instance(EditorAssets), help="""
+    Set by bokeh_live when ``mode`` shows the editor: its presence puts the editor's
+    bundle (CodeMirror) on standalone pages. Pages that show no editor never load it.
     """)
 
     status = Enum("idle", "loading", "ready", "running", "error", default="idle", help="""

@@ -15,6 +15,19 @@ from typing import Any, Literal, TypedDict
 #: The Pyodide release bokeh_live ships (package.json) and whose packages it loads by default.
 PYODIDE_VERSION = "314.0.7"
 
+# --- the editor's bundle -------------------------------------------------------------------
+# CodeMirror is a bundle of its own, which only pages that show an editor load (a Python
+# package of this name holds it, so that Bokeh inlines it into standalone pages that need it).
+
+#: The editor's Python package and BokehJS bundle name.
+EDITOR_EXTENSION = "bokeh_live_editor"
+
+#: The global through which the editor's bundle hands its editor class to bokeh_live's.
+EDITOR_GLOBAL = "__bokeh_live_editor__"
+
+#: The event the editor's bundle dispatches on ``globalThis`` once that global is set.
+EDITOR_READY_EVENT = "bokeh_live_editor_ready"
+
 # --- sizes ---------------------------------------------------------------------------------
 # Bokeh closes a websocket on any message over 20 MiB. Binary buffers travel as websocket
 # messages of their own; the JSON text of one event must stay below that.

@@ -1,135 +1,177 @@
 /**
- * The Python editor: CodeMirror 6, linked into the bundle by `bokeh build` (see
- * package.json here), so nothing is fetched at run time. Colours are CSS variables
- * set by styles.ts, so one editor serves both themes without reconfiguring.
+ * The code editor of the editor and playground modes.
+ *
+ * CodeMirror is a bundle of its own (bokehjs_editor/, served as `bokeh_live_editor`), so
+ * pages that show no editor never load it. Until it is there, and wherever it cannot be
+ * had, a plain text area stands in: Ctrl/Cmd+Enter runs, Tab indents. When CodeMirror
+ * arrives it takes over the text, the selection's line and the error mark.
  */
-import {EditorState, Prec, StateEffect, StateField} from "@codemirror/state"
-import type {Extension} from "@codemirror/state"
-import {
-  Decoration, EditorView, drawSelection, dropCursor, highlightActiveLine, highlightActiveLineGutter,
-  highlightSpecialChars, keymap, lineNumbers,
-} from "@codemirror/view"
-import type {DecorationSet} from "@codemirror/view"
-import {defaultKeymap, history, historyKeymap, indentWithTab} from "@codemirror/commands"
-import {HighlightStyle, bracketMatching, indentOnInput, indentUnit, syntaxHighlighting} from "@codemirror/language"
-import {closeBrackets, closeBracketsKeymap} from "@codemirror/autocomplete"
-import {python} from "@codemirror/lang-python"
-import {tags as t} from "@lezer/highlight"
+import {textarea} from "@bokehjs/core/dom"
+import {Model} from "@bokehjs/model"
 
-const highlight = HighlightStyle.define([
-  {tag: [t.keyword, t.controlKeyword, t.definitionKeyword, t.moduleKeyword, t.operatorKeyword], color: "var(--bl-syn-keyword)"},
-  {tag: [t.string, t.special(t.string)], color: "var(--bl-syn-string)"},
-  {tag: [t.number, t.bool, t.null, t.atom], color: "var(--bl-syn-number)"},
-  {tag: [t.comment, t.lineComment], color: "var(--bl-syn-comment)", fontStyle: "italic"},
-  {tag: [t.function(t.definition(t.variableName)), t.function(t.variableName), t.function(t.propertyName)], color: "var(--bl-syn-function)"},
-  {tag: [t.definition(t.className), t.className, t.standard(t.variableName)], color: "var(--bl-syn-class)"},
-  {tag: [t.self, t.special(t.variableName)], color: "var(--bl-syn-keyword)"},
-  {tag: [t.meta, t.annotation], color: "var(--bl-syn-function)"},
-  {tag: t.invalid, color: "var(--bl-error)"},
-])
+import {EDITOR_EXTENSION, EDITOR_GLOBAL, EDITOR_READY_EVENT} from "./shared"
+import {bundle_url} from "./runtime"
 
-const theme = EditorView.theme({
-  "&": {height: "100%", color: "var(--bl-fg)", backgroundColor: "var(--bl-editor-bg)"},
-  "&.cm-focused": {outline: "none"},
-  ".cm-scroller": {fontFamily: "var(--bl-code-font)", fontSize: "var(--bl-code-size)", lineHeight: "1.55"},
-  ".cm-content": {caretColor: "var(--bl-fg)", padding: "8px 0"},
-  ".cm-cursor, .cm-dropCursor": {borderLeftColor: "var(--bl-fg)"},
-  ".cm-gutters": {backgroundColor: "var(--bl-editor-bg)", color: "var(--bl-gutter)", border: "none"},
-  ".cm-lineNumbers .cm-gutterElement": {padding: "0 10px 0 14px", minWidth: "28px"},
-  ".cm-activeLine": {backgroundColor: "var(--bl-active-line)"},
-  ".cm-activeLineGutter": {backgroundColor: "var(--bl-active-line)", color: "var(--bl-fg)"},
-  "&.cm-focused > .cm-scroller > .cm-selectionLayer .cm-selectionBackground, .cm-selectionBackground, ::selection": {
-    backgroundColor: "var(--bl-selection) !important",
-  },
-  "&.cm-focused .cm-matchingBracket": {backgroundColor: "var(--bl-bracket)", outline: "1px solid var(--bl-bracket-border)"},
-  "&.cm-focused .cm-nonmatchingBracket": {backgroundColor: "var(--bl-error-bg)"},
-  ".cm-bl-error-line": {backgroundColor: "var(--bl-error-bg)", boxShadow: "inset 3px 0 var(--bl-error)"},
-})
+/** What both editors offer (the CodeMirror one is bokehjs_editor/codemirror.ts). */
+export interface Editor {
+  readonly dom: HTMLElement
+  readonly code: string
+  set_code(code: string): void
+  mark_error(line: number | null): void
+  go_to(line: number): void
+  attached(): void
+  destroy(): void
+}
 
-/** The line the last traceback points at, marked until the code is edited or runs again. */
-const set_error_line = StateEffect.define<number | null>()
+type EditorClass = new (root: ShadowRoot, code: string, run: (code: string) => void) => Editor
 
-const error_line = StateField.define<DecorationSet>({
-  create: () => Decoration.none,
-  update(marks, tr) {
-    for (const effect of tr.effects) {
-      if (effect.is(set_error_line)) {
-        const n = effect.value
-        if (n == null || n < 1 || n > tr.state.doc.lines) {
-          return Decoration.none
-        }
-        const line = tr.state.doc.line(n)
-        return Decoration.set([Decoration.line({class: "cm-bl-error-line"}).range(line.from)])
-      }
-    }
-    return tr.docChanged ? Decoration.none : marks
-  },
-  provide: (field) => EditorView.decorations.from(field),
-})
+type EditorScope = {[EDITOR_GLOBAL]?: EditorClass}
 
-export class CodeEditor {
-  readonly view: EditorView
-
-  constructor(root: ShadowRoot, code: string, run: (code: string) => void) {
-    const run_binding = {key: "Mod-Enter", run: () => { run(this.code); return true }, preventDefault: true}
-    const extensions: Extension[] = [
-      // Above the default keymap, which binds Mod-Enter to "insert blank line".
-      Prec.highest(keymap.of([run_binding])),
-      lineNumbers(),
-      highlightActiveLineGutter(),
-      highlightSpecialChars(),
-      history(),
-      drawSelection(),
-      dropCursor(),
-      EditorState.allowMultipleSelections.of(true),
-      indentUnit.of("    "),
-      indentOnInput(),
-      bracketMatching(),
-      closeBrackets(),
-      highlightActiveLine(),
-      syntaxHighlighting(highlight),
-      python(),
-      theme,
-      error_line,
-      keymap.of([...closeBracketsKeymap, ...defaultKeymap, ...historyKeymap, indentWithTab]),
-      EditorView.contentAttributes.of({"aria-label": "Python code"}),
-    ]
-    // `root` makes CodeMirror put its styles and read the selection in the shadow root.
-    this.view = new EditorView({doc: code, extensions, root})
+/** The editor's bundle beside this one, when a server serves this one from a URL. */
+export function editor_bundle_url(own: string | null = bundle_url()): string | null {
+  const match = own != null ? /\/bokeh_live\/bokeh_live(\.min)?\.js(\?.*)?$/.exec(own) : null
+  if (own == null || match == null) {
+    return null
   }
+  return new URL(`../${EDITOR_EXTENSION}/${EDITOR_EXTENSION}${match[1] ?? ""}.js`, own).href
+}
 
-  get dom(): HTMLElement {
-    return this.view.dom
+let loading: Promise<EditorClass | null> | null = null
+
+/** CodeMirror's editor class: already on the page (inlined, or loaded for another view),
+ * else loaded once from beside this bundle; null when it cannot be had. */
+export function load_editor(url: string | null = editor_bundle_url()): Promise<EditorClass | null> {
+  const scope = globalThis as unknown as EditorScope
+  if (scope[EDITOR_GLOBAL] != null) {
+    return Promise.resolve(scope[EDITOR_GLOBAL])
+  }
+  if (loading == null) {
+    loading = new Promise((resolve) => {
+      const done = () => resolve(scope[EDITOR_GLOBAL] ?? null)
+      globalThis.addEventListener(EDITOR_READY_EVENT, done, {once: true})
+      if (url == null) {
+        // An inlined editor bundle may still be on its way (it runs after this one).
+        setTimeout(done, 0)
+        return
+      }
+      const script = document.createElement("script")
+      script.src = url
+      script.async = true
+      script.onerror = () => {
+        console.warn(`bokeh_live: the code editor could not be loaded from ${url}; a plain text area stands in`)
+        done()
+      }
+      document.head.append(script)
+    })
+    // A failed load is tried again by the next editor that asks.
+    void loading.then((found) => { if (found == null) loading = null })
+  }
+  return loading
+}
+
+/** The stand-in: a text area that runs on Ctrl/Cmd+Enter and indents on Tab. */
+class PlainEditor implements Editor {
+  readonly dom: HTMLTextAreaElement
+
+  constructor(code: string, run: (code: string) => void) {
+    this.dom = textarea({class: "bl-plain-editor"})
+    this.dom.spellcheck = false
+    this.dom.setAttribute("aria-label", "Python code")
+    this.dom.value = code
+    this.dom.addEventListener("keydown", (event) => {
+      if (event.key == "Enter" && (event.ctrlKey || event.metaKey)) {
+        event.preventDefault()
+        run(this.code)
+      } else if (event.key == "Tab" && !event.shiftKey) {
+        event.preventDefault()
+        this.dom.setRangeText("    ", this.dom.selectionStart, this.dom.selectionEnd, "end")
+      }
+    })
   }
 
   get code(): string {
-    return this.view.state.doc.toString()
+    return this.dom.value
   }
 
-  /** Replace the text (undoable) unless it already is `code`. */
   set_code(code: string): void {
     if (code != this.code) {
-      this.view.dispatch({changes: {from: 0, to: this.view.state.doc.length, insert: code}})
+      this.dom.value = code
     }
   }
 
+  mark_error(_line: number | null): void {}
+
+  go_to(line: number): void {
+    const lines = this.code.split("\n")
+    const n = Math.max(1, Math.min(line, lines.length))
+    const pos = lines.slice(0, n - 1).reduce((sum, text) => sum + text.length + 1, 0)
+    this.dom.focus()
+    this.dom.setSelectionRange(pos, pos)
+  }
+
+  attached(): void {}
+
+  destroy(): void {}
+}
+
+/** The editor a view holds: the stand-in first, CodeMirror once loaded. `dom` stays put. */
+export class CodeEditor implements Editor {
+  readonly dom: HTMLElement
+  protected current: Editor
+  protected error: number | null = null
+  protected destroyed = false
+
+  constructor(root: ShadowRoot, code: string, run: (code: string) => void) {
+    this.current = new PlainEditor(code, run)
+    this.dom = document.createElement("div")
+    this.dom.className = "bl-code-editor"
+    this.dom.append(this.current.dom)
+    void load_editor().then((CodeMirror) => {
+      if (CodeMirror == null || this.destroyed) {
+        return
+      }
+      const plain = this.current
+      this.current = new CodeMirror(root, plain.code, run)
+      this.current.mark_error(this.error)
+      plain.dom.replaceWith(this.current.dom)
+      plain.destroy()
+      this.current.attached()
+    })
+  }
+
+  /** Whether CodeMirror has taken over from the stand-in. */
+  get rich(): boolean {
+    return !(this.current instanceof PlainEditor)
+  }
+
+  get code(): string {
+    return this.current.code
+  }
+
+  set_code(code: string): void {
+    this.current.set_code(code)
+  }
+
   mark_error(line: number | null): void {
-    this.view.dispatch({effects: set_error_line.of(line)})
+    this.error = line
+    this.current.mark_error(line)
   }
 
   go_to(line: number): void {
-    const {doc} = this.view.state
-    const pos = doc.line(Math.max(1, Math.min(line, doc.lines))).from
-    this.view.dispatch({selection: {anchor: pos}, scrollIntoView: true})
-    this.view.focus()
+    this.current.go_to(line)
   }
 
-  /** After its DOM was moved (Bokeh's render() empties the shadow root): measure again. */
   attached(): void {
-    this.view.requestMeasure()
+    this.current.attached()
   }
 
   destroy(): void {
-    this.view.destroy()
+    this.destroyed = true
+    this.current.destroy()
   }
+}
+
+/** Marks a document whose standalone page carries the editor's bundle (bokeh_live/editor.py). */
+export class EditorAssets extends Model {
+  static override __module__ = "bokeh_live.editor"
 }

@@ -1,5 +1,7 @@
 import * as BokehLive from "./live"
-export {BokehLive}
+import {EditorAssets} from "./editor"
+export {BokehLive, EditorAssets}
 
 import {register_models} from "@bokehjs/base"
 register_models(BokehLive)
+register_models({EditorAssets})

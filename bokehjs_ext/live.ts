@@ -21,6 +21,7 @@ import {Channel} from "./channel"
 import {MAX_MESSAGE_BYTES} from "./shared"
 import {CSS, LiveUI, default_width} from "./ui"
 import {refuse_update} from "./allow"
+import {EditorAssets} from "./editor"
 
 /** A run in the worker: the model's `code`, or a server's `run_python` call. */
 type Run = {kind: "code" | "call", stdout: Tail, stderr: Tail, timer?: number, stopped?: string, start?: () => void}
@@ -572,6 +573,7 @@ export namespace BokehLive {
     auto_packages: p.Property<boolean>
     requirements: p.Property<string[]>
     index_urls: p.Property<string[]>
+    editor_assets: p.Property<EditorAssets | null>
   }
 }
 
@@ -615,7 +617,7 @@ export class BokehLive extends LayoutDOM {
   static {
     this.prototype.default_view = BokehLiveView
 
-    this.define<BokehLive.Props>(({Any, Bool, Dict, Enum, Float, Int, List, Nullable, Str}) => ({
+    this.define<BokehLive.Props>(({Any, Bool, Dict, Enum, Float, Int, List, Nullable, Ref, Str}) => ({
       code:             [ Str, "" ],
       mode:             [ Enum("editor", "app", "playground", "headless", "compact", "debug"), "editor" ],
       status:           [ Enum("idle", "loading", "ready", "running", "error"), "idle" ],
@@ -637,6 +639,7 @@ export class BokehLive extends LayoutDOM {
       auto_packages:    [ Bool, true ],
       requirements:     [ List(Str), [] ],
       index_urls:       [ List(Str), [] ],
+      editor_assets:    [ Nullable(Ref(EditorAssets)), null ],
     }))
   }
 }

@@ -40,7 +40,7 @@ export interface RuntimeListener {
 }
 
 /** Where the bundle was loaded from, when a Bokeh server (or another host) serves it. */
-function bundle_url(): string | null {
+export function bundle_url(): string | null {
   const script = document.querySelector<HTMLScriptElement>('script[src*="/extensions/bokeh_live/bokeh_live"]')
   return script?.src ?? null
 }

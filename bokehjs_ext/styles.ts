@@ -207,9 +207,16 @@ export const CSS = `
   .bl-root[data-fill] .bl-pane { flex-basis: 0; }
 }
 .bl-editor-pane { background: var(--bl-editor-bg); min-height: 160px; }
-.bl-editor-pane .cm-editor { flex: 1 1 auto; min-height: 160px; }
-.bl-root[data-fill="false"] .bl-editor-pane .cm-editor { max-height: 460px; }
-.bl-root[data-fill="true"] :is(.bl-editor-pane, .bl-editor-pane .cm-editor, .bl-output-pane) { min-height: 0; }
+.bl-code-editor { flex: 1 1 auto; min-height: 160px; display: flex; flex-direction: column; }
+.bl-editor-pane :is(.cm-editor, .bl-plain-editor) { flex: 1 1 auto; min-height: 160px; }
+.bl-root[data-fill="false"] .bl-editor-pane :is(.cm-editor, .bl-plain-editor) { max-height: 460px; }
+.bl-root[data-fill="true"] :is(.bl-editor-pane, .bl-code-editor, .bl-editor-pane .cm-editor, .bl-plain-editor, .bl-output-pane) { min-height: 0; }
+/* the stand-in until CodeMirror's bundle arrives, or where it cannot */
+.bl-plain-editor {
+  resize: none; border: none; outline: none; margin: 0; padding: 8px 14px; tab-size: 4;
+  color: var(--bl-fg); background: var(--bl-editor-bg); caret-color: var(--bl-fg);
+  font-family: var(--bl-code-font); font-size: var(--bl-code-size); line-height: 1.55; white-space: pre;
+}
 .bl-output-pane { background: var(--bl-output-bg); min-height: 120px; }
 .bl-root[data-mode="app"] .bl-output-pane, .bl-root[data-mode="debug"] .bl-output-pane { flex: 1 1 auto; }
 .bl-root[data-mode="app"] .bl-output-pane { background: transparent; min-height: 0; }

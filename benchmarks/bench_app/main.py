@@ -48,7 +48,7 @@ if kind == "live":
     from bokeh_live import BokehLive, LiveError  # only here: stock pages must not load the extension
 
     extra = {"max_message_size": int(arg("max_message_size", "0"))} if arg("max_message_size", "") else {}
-    lives = [BokehLive(name=f"live{i}", mode="app", code="", height=60, **extra)
+    lives = [BokehLive(name=f"live{i}", mode=arg("mode", "app"), code="", height=60, **extra)
              for i in range(int(arg("models", "1")))]
     # The page notes when every model is ready (page-load start-up time, read by the driver).
     ready_hook = CustomJS(args=dict(models=lives), code="""

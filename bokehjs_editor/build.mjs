@@ -1,0 +1,16 @@
+// Bundles the editor (index.ts and CodeMirror) into one script for bokeh_live_editor/dist/:
+// esbuild keeps only what the editor uses. Run by hatch_build.py: node build.mjs OUT_DIR
+import {buildSync} from "esbuild"
+
+const out = process.argv[2]
+for (const minify of [false, true]) {
+  buildSync({
+    entryPoints: ["index.ts"],
+    bundle: true,
+    minify,
+    format: "iife",
+    target: "es2020",
+    legalComments: "eof",
+    outfile: `${out}/bokeh_live_editor${minify ? ".min" : ""}.js`,
+  })
+}
