@@ -100,6 +100,23 @@ def write_worker() -> None:
     )
 
 
+def write_licences(projects: list[Path], target: Path) -> None:
+    """The licence notices of the npm packages bundled from ``projects`` (their lockfiles'
+    non-dev packages), as one text file beside the bundles."""
+    parts = []
+    for project in projects:
+        lock = json.loads((project / "package-lock.json").read_text())
+        for path, meta in sorted(lock["packages"].items()):
+            if not path or meta.get("dev"):
+                continue
+            texts = [f.read_text() for f in sorted((project / path).glob("LICEN[CS]E*"))]
+            licence = meta.get("license", "see the package")
+            parts.append(f"{path.split('node_modules/')[-1]} {meta['version']}: {licence}\n\n"
+                         + ("\n".join(texts) or f"(the package ships no licence file; its licence is {licence})\n"))
+    rule = "\n" + "-" * 78 + "\n\n"
+    target.write_text("Third-party code shipped in this folder, and its licences.\n" + rule + rule.join(parts))
+
+
 def build(env: dict[str, str]) -> None:
     write_browser_module()
     write_shared_constants()
@@ -113,12 +130,14 @@ def build(env: dict[str, str]) -> None:
     _run(["npm", "ci", "--no-audit", "--no-fund"], env, EDITOR_EXT)
     EDITOR_DIST.mkdir(exist_ok=True)
     _run(["node", "build.mjs", str(EDITOR_DIST)], env, EDITOR_EXT)
+    write_licences([EDITOR_EXT], EDITOR_DIST / "THIRD_PARTY_LICENSES.txt")
 
     _run(["npm", "ci", "--no-audit", "--no-fund"], env, ROOT)
     target = DIST / "pyodide"
     target.mkdir(exist_ok=True)
     for name in PYODIDE_FILES:
         shutil.copyfile(ROOT / "node_modules" / "pyodide" / name, target / name)
+    write_licences([EXT, ROOT], DIST / "THIRD_PARTY_LICENSES.txt")
 
 
 class CustomBuildHook(BuildHookInterface):

@@ -12,7 +12,7 @@ import bokeh_live_editor
 from . import _bokeh_internals
 from .editor import notebook_bundle
 from .live import BokehLive, LiveError
-from .shared import EDITOR_EXTENSION
+from .shared import EDITOR_EXTENSION, VERSION
 from .standalone import save_offline
 
 _bokeh_internals.serve_extension_files("bokeh_live", Path(__file__).parent / "dist")
@@ -22,4 +22,4 @@ if "ipykernel" in sys.modules:
     notebook_bundle()
 
 __all__ = ["BokehLive", "LiveError", "__version__", "save_offline"]
-__version__ = "0.1.0"
+__version__ = VERSION

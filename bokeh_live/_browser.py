@@ -26,7 +26,9 @@ import contextvars
 import inspect
 import io
 import linecache
+import math
 import sys
+import time
 import traceback
 from collections.abc import Callable, Coroutine
 from json.encoder import encode_basestring, encode_basestring_ascii
@@ -45,13 +47,15 @@ from .shared import (
     MAX_DEPTH,
     MAX_INLINE_BYTES,
     MAX_MESSAGE_BYTES,
+    MAX_PROGRESS_TEXT,
     MAX_SAFE_INT,
+    PROGRESS_INTERVAL_MS,
     STRINGS_TAG,
     keep_tail,
 )
 from .tabular import Frame
 
-__all__ = ["Frame", "display", "on_server_data", "send", "update", "value"]  # noqa: F822 - value is a module __getattr__
+__all__ = ["Frame", "display", "on_server_data", "progress", "send", "update", "value"]  # noqa: F822 - value is a module __getattr__
 
 #: The JS side of the worker: ``_post(kind, payload)`` posts a message to the page.
 _post: Callable[[str, dict[str, Any]], None] | None = None
@@ -67,6 +71,8 @@ _tasks: set[asyncio.Task[None]] = set()  # strong references: the event loop kee
 _runs: dict[str, asyncio.Task[None]] = {}  # runs waiting at an await, by id: what "cancel" stops
 _auto_packages: dict[str, bool] = {}
 _imports_tried: set[str] = set()  # top-level import names already looked up in the lockfile
+_progress_sent: dict[str, float] = {}  # by run: when its last progress report left
+_progress_held: dict[str, dict[str, Any]] = {}  # by run: a report too soon after the last, until the next leaves
 
 # memoryview format characters -> BokehJS ndarray dtypes (BokehJS has no 64-bit integers).
 _DTYPES = {fmt: dtype for dtype, fmt in DTYPE_FORMATS.items()}
@@ -154,6 +160,36 @@ def update(name: str, **props: Any) -> None:
         raise TypeError("bokeh_live.update: give at least one property, e.g. update(name, data={...})")
     payload = _encode(props, _Size())
     _emit("update", {"model": model, "id": _run.get(), "target": name, "props": payload})
+
+
+def progress(fraction: float, text: str = "") -> None:
+    """Say how far the current work is: ``fraction`` from 0 to 1 and an optional short
+    ``text`` ("step 3 of 10"). The model's UI shows a progress bar (every mode but headless)
+    and the server reads it as ``live.progress``, a ``(fraction, text)`` pair.
+
+    Cheap enough for every step of a tight loop: at most one report per 50 ms leaves the
+    worker, and the run's last report always does, when the run ends.
+    """
+    model = _current_model("progress")
+    if isinstance(fraction, bool) or not isinstance(fraction, (int, float)) or not 0 <= fraction <= 1:
+        raise ValueError(f"bokeh_live.progress: fraction must be a number from 0 to 1, not {fraction!r}")
+    run_id = _run.get()
+    report = {"model": model, "id": run_id, "fraction": float(fraction), "text": str(text)[:MAX_PROGRESS_TEXT]}
+    now = time.monotonic()
+    if now - _progress_sent.get(run_id, -math.inf) >= PROGRESS_INTERVAL_MS / 1000:
+        _progress_sent[run_id] = now
+        _progress_held.pop(run_id, None)
+        _emit("progress", report)
+    else:
+        _progress_held[run_id] = report
+
+
+def _progress_done(run_id: str) -> None:
+    """A run ended: its held report leaves, and its clock is forgotten."""
+    _progress_sent.pop(run_id, None)
+    held = _progress_held.pop(run_id, None)
+    if held is not None:
+        _emit("progress", held)
 
 
 def __getattr__(name: str) -> Any:
@@ -256,9 +292,11 @@ async def _run_and_reply(model: str, message: dict[str, Any]) -> None:
         # The model's own code shows its last expression; only a call sends it as data.
         payload = None if fresh else _encode_for_server(result, model, "the result")
     except BaseException as e:  # KeyboardInterrupt and CancelledError too: they end this run
+        _progress_done(message["id"])
         _emit("failed", {"model": model, "id": message["id"], "error_type": type(e).__name__,
                          "error": keep_tail(format_exception(e))})
         return
+    _progress_done(message["id"])
     if fresh and result is not None:
         _show(result)
     _emit("done", {"model": model, "id": message["id"], "result": payload})

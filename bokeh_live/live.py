@@ -16,14 +16,14 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from bokeh.core.properties import Any as AnyProp
-from bokeh.core.properties import Bool, Dict, Enum, Float, Instance, Int, List, Nullable, String
+from bokeh.core.properties import Bool, Dict, Enum, Float, Instance, Int, List, Nullable, String, Tuple
 from bokeh.models.layouts import LayoutDOM
 
 from . import _bokeh_internals
 from .channel import Channel, LiveError, clean
 from .editor import EDITOR_MODES, EditorAssets
 from .protocol import ClientMessages, Interrupt, Output, Restart, RunPython, ServerData, ServerMessage, ViewState
-from .shared import MAX_MESSAGE_BYTES, MAX_TEXT_CHARS, keep_tail
+from .shared import MAX_MESSAGE_BYTES, MAX_PROGRESS_TEXT, MAX_TEXT_CHARS, VERSION, keep_tail
 
 if TYPE_CHECKING:
     from bokeh.document import Document
@@ -43,7 +43,7 @@ PACKAGE_URL_ENV = "BOKEH_LIVE_PACKAGE_URL"
 SERVER_OWNED = frozenset({
     "mode", "auto_run", "packages", "pyodide_url", "value", "output", "max_message_size",
     "examples", "theme", "allow_update", "run_timeout", "sandbox", "package_url", "auto_packages",
-    "requirements", "index_urls", "editor_assets",
+    "requirements", "index_urls", "editor_assets", "version",
 })
 
 
@@ -93,6 +93,18 @@ class BokehLive(LayoutDOM):
     shows printed text as it is printed, the value of the last expression, tracebacks and
     what the code passes to ``bokeh_live.display``. Code run from the editor is written
     back to ``code``. Changing the mode keeps the runtime, the namespace and the output.
+    """)
+
+    progress = Nullable(Tuple(Float, String), help="""
+    The last ``bokeh_live.progress(fraction, text)`` of the model's browser code: a pair of
+    a fraction from 0 to 1 and a short text, or ``None`` (no report since ``code`` last
+    started). Written by the browser a few times a second at most; the UI shows it as a bar.
+    """)
+
+    version = String(default=VERSION, help="""
+    The version of the Python package that made this model. The view compares it with its
+    own and warns in the browser's console when they differ (a view compiled from other
+    sources than the server runs: rebuild or reinstall bokeh_live).
     """)
 
     editor_assets = Nullable(Instance(EditorAssets), help="""
@@ -381,7 +393,21 @@ class BokehLive(LayoutDOM):
                 return
             if name in BROWSER_TEXT and isinstance(value, str) and len(value) > MAX_TEXT_CHARS:
                 value = keep_tail(value)
+            if name == "progress" and not _valid_progress(value):
+                self._live_channel().refuse(f"progress must be null or [fraction from 0 to 1, text of at most "
+                                            f"{MAX_PROGRESS_TEXT} characters], not {str(value)[:80]!r}")
+                return
         super().set_from_json(name, value, setter=setter)
+
+
+def _valid_progress(value: Any) -> bool:
+    if value is None:
+        return True
+    if not isinstance(value, (list, tuple)) or len(value) != 2:
+        return False
+    fraction, text = value
+    return (isinstance(fraction, (int, float)) and not isinstance(fraction, bool) and 0 <= fraction <= 1
+            and isinstance(text, str) and len(text) <= MAX_PROGRESS_TEXT)
 
 
 #: Text properties the browser writes; each keeps at most MAX_TEXT_CHARS characters.

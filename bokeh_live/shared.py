@@ -12,6 +12,10 @@ from __future__ import annotations
 
 from typing import Any, Literal, TypedDict
 
+#: bokeh_live's version, the one place it is written: the Python package, the compiled view
+#: (through the generated shared.ts) and the distribution's metadata (pyproject.toml) read it.
+VERSION = "0.1.0"
+
 #: The Pyodide release bokeh_live ships (package.json) and whose packages it loads by default.
 PYODIDE_VERSION = "314.0.7"
 
@@ -56,6 +60,13 @@ MAX_ID_LENGTH = 64
 #: ``stdout``, ``stderr`` and ``error`` keep at most this many characters (the newest),
 #: after a line saying how much was dropped.
 MAX_TEXT_CHARS = 1024 * 1024
+
+#: ``bokeh_live.progress`` text keeps at most this many characters.
+MAX_PROGRESS_TEXT = 200
+
+#: ``bokeh_live.progress`` leaves the worker at most this often (ms): a tight loop may call it
+#: on every step. The last report of a run always leaves, when the run ends.
+PROGRESS_INTERVAL_MS = 50
 
 #: Integers beyond this travel tagged (``INT_TAG``): JavaScript numbers are doubles, and
 #: Pyodide turns larger Python ints into BigInts, which BokehJS cannot serialize.
@@ -172,6 +183,14 @@ class Update(TypedDict):
     props: dict[str, Any]
 
 
+class Progress(TypedDict):
+    kind: Literal["progress"]
+    model: str
+    id: str
+    fraction: float  # 0 to 1
+    text: str
+
+
 class Done(TypedDict):
     kind: Literal["done"]
     model: str
@@ -187,4 +206,4 @@ class Failed(TypedDict):
     error_type: str
 
 
-FromPython = Stream | Display | SendToServer | Update | Done | Failed
+FromPython = Stream | Display | SendToServer | Update | Progress | Done | Failed

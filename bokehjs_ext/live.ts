@@ -18,7 +18,7 @@ import type {FromWorker} from "./worker"
 import {Tail, from_worker, keep_tail, to_worker} from "./values"
 import type {Chunk} from "./chunks"
 import {Channel} from "./channel"
-import {MAX_MESSAGE_BYTES} from "./shared"
+import {MAX_MESSAGE_BYTES, VERSION} from "./shared"
 import {CSS, LiveUI, default_width} from "./ui"
 import {refuse_update} from "./allow"
 import {EditorAssets} from "./editor"
@@ -54,6 +54,8 @@ export class BokehLiveView extends LayoutDOMView {
   /** What the status line says while this model loads its packages. */
   protected package_phase: string | null = null
   protected stream_timer: number | null = null
+  protected progress_timer: number | null = null
+  protected progress_next: [number, string] | null = null
   protected run_when_ready = false
   protected channel!: Channel
   protected readonly listener: RuntimeListener = {
@@ -292,6 +294,7 @@ export class BokehLiveView extends LayoutDOMView {
     }
     this.set_status("running")
     this.ui.clear()
+    this.report_progress(null)
     const run: Run = {kind: "code", stdout: new Tail(), stderr: new Tail()}
     const {run_timeout} = this.model
     if (run_timeout != null) {
@@ -397,6 +400,13 @@ export class BokehLiveView extends LayoutDOMView {
       }
       case "update": {
         this.apply_update(message)
+        break
+      }
+      case "progress": {
+        if (this.runs.has(message.id)) {  // not a run the server stopped waiting for
+          this.ui.progress(message.fraction, message.text)
+          this.report_progress([message.fraction, message.text])
+        }
         break
       }
       case "done":
@@ -505,6 +515,22 @@ export class BokehLiveView extends LayoutDOMView {
     this.show_status()
   }
 
+  /** `progress` on the server follows the browser code's reports a few times a second; the
+   * last one always arrives. */
+  protected report_progress(progress: [number, string] | null): void {
+    this.progress_next = progress
+    if (progress == null) {
+      clearTimeout(this.progress_timer ?? undefined)
+      this.progress_timer = null
+      this.model.progress = null
+    } else if (this.progress_timer == null) {
+      this.progress_timer = window.setTimeout(() => {
+        this.progress_timer = null
+        this.model.progress = this.progress_next
+      }, STREAM_PROPERTY_MS)
+    }
+  }
+
   /** The server sees what a running `code` prints while it runs, a few times a second. */
   protected stream_to_server(id: string): void {
     if (this.stream_timer == null) {
@@ -574,6 +600,18 @@ export namespace BokehLive {
     requirements: p.Property<string[]>
     index_urls: p.Property<string[]>
     editor_assets: p.Property<EditorAssets | null>
+    version: p.Property<string>
+    progress: p.Property<[number, string] | null>
+  }
+}
+
+/** Once per page: a view compiled from other sources than the server's Python package. */
+let version_warned = false
+function warn_on_version(python: string): void {
+  if (python != VERSION && !version_warned) {
+    version_warned = true
+    console.warn(`bokeh_live: the Python package is version ${python} but this page's view is ${VERSION}; ` +
+                 "rebuild or reinstall bokeh_live so that both match")
   }
 }
 
@@ -605,6 +643,7 @@ export class BokehLive extends LayoutDOM {
 
   override initialize(): void {
     super.initialize()
+    warn_on_version(this.version)
     this.runtime()
     this.inbox = []
     this.server_messages = new Signal(this, "server_messages")
@@ -617,7 +656,7 @@ export class BokehLive extends LayoutDOM {
   static {
     this.prototype.default_view = BokehLiveView
 
-    this.define<BokehLive.Props>(({Any, Bool, Dict, Enum, Float, Int, List, Nullable, Ref, Str}) => ({
+    this.define<BokehLive.Props>(({Any, Bool, Dict, Enum, Float, Int, List, Nullable, Ref, Str, Tuple}) => ({
       code:             [ Str, "" ],
       mode:             [ Enum("editor", "app", "playground", "headless", "compact", "debug"), "editor" ],
       status:           [ Enum("idle", "loading", "ready", "running", "error"), "idle" ],
@@ -640,6 +679,8 @@ export class BokehLive extends LayoutDOM {
       requirements:     [ List(Str), [] ],
       index_urls:       [ List(Str), [] ],
       editor_assets:    [ Nullable(Ref(EditorAssets)), null ],
+      version:          [ Str, VERSION ],
+      progress:         [ Nullable(Tuple(Float, Str)), null ],
     }))
   }
 }

@@ -100,7 +100,10 @@ export class Runtime {
     const folder = (url: string) => new URL(url.endsWith("/") ? url : `${url}/`, document.baseURI).href
     const url = folder(index_url)
     let runtime = Runtime._shared.get(sandbox)
-    if (runtime == null) {
+    // A runtime that failed to start does not hold the page: a model asking for Pyodide from
+    // elsewhere starts afresh (the failed one keeps its models, in error).
+    if (runtime == null || (runtime.state == "failed" && runtime.index_url != url)) {
+      runtime?.worker?.terminate()
       runtime = new Runtime(url, sandbox, package_url != null ? folder(package_url) : null)
       Runtime._shared.set(sandbox, runtime)
     } else if (runtime.index_url != url) {

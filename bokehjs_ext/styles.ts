@@ -296,6 +296,14 @@ export const CSS = `
   transition: width 0.4s ease;
 }
 
+/* bokeh_live.progress(): a bar above the output, or beside the status line in compact mode */
+.bl-progress { display: flex; align-items: center; gap: 10px; padding: 8px 14px 0; font-size: 12px; color: var(--bl-muted); }
+.bl-progress[hidden] { display: none; }
+.bl-progress .bl-bar { flex: 1 1 auto; min-width: 40px; }
+.bl-progress-fill { height: 100%; width: 0; border-radius: inherit; background: var(--bl-accent); transition: width 0.15s linear; }
+.bl-progress-text { flex: 0 1 auto; overflow: hidden; text-overflow: ellipsis; white-space: nowrap; font-variant-numeric: tabular-nums; }
+.bl-root[data-mode="compact"] .bl-progress { padding: 0; width: 180px; }
+
 /* compact: one status line */
 .bl-root[data-mode="compact"] {
   flex-direction: row;
@@ -317,5 +325,6 @@ export const CSS = `
 @keyframes bl-shimmer { from { background-position: 200% 0; } to { background-position: 0 0; } }
 @media (prefers-reduced-motion: reduce) {
   .bl-dot, .bl-spinner, .bl-bar-fill { animation: none !important; }
+  .bl-progress-fill { transition: none; }
 }
 `

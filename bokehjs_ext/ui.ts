@@ -67,6 +67,9 @@ export class LiveUI {
   protected readonly status_detail = span({class: "bl-status-detail"})
   protected readonly loading_el = div({class: "bl-loading"})
   protected readonly loading_phase = span({class: "bl-loading-phase"})
+  protected readonly progress_el = div({class: "bl-progress", role: "progressbar"})
+  protected readonly progress_fill = div({class: "bl-progress-fill"})
+  protected readonly progress_text = span({class: "bl-progress-text"})
   protected readonly run_button = button({class: ["bl-button", "bl-run"], type: "button", title: `Run (${MAC ? "⌘" : "Ctrl"}+Enter)`})
   protected readonly stop_button = button({class: ["bl-button", "bl-stop"], type: "button", title: "Stop the running code (Esc)"})
   protected readonly examples_select = select({class: "bl-select", title: "Examples"})
@@ -92,6 +95,10 @@ export class LiveUI {
       this.loading_phase,
       div({class: "bl-bar"}, div({class: "bl-bar-fill"})),
     )
+    this.progress_el.append(div({class: "bl-bar"}, this.progress_fill), this.progress_text)
+    this.progress_el.setAttribute("aria-valuemin", "0")
+    this.progress_el.setAttribute("aria-valuemax", "100")
+    this.progress(null)
     this.run_button.append(icon("run"), "Run", kbd(MAC ? "⌘↵" : "Ctrl ↵"))
     this.run_button.addEventListener("click", () => this.run())
     this.stop_button.append(icon("stop"), "Stop", kbd("Esc"))
@@ -184,8 +191,21 @@ export class LiveUI {
 
   // --- output ---------------------------------------------------------------------------
 
+  /** `bokeh_live.progress(fraction, text)` from the browser code; null hides the bar. */
+  progress(fraction: number | null, text: string = ""): void {
+    this.progress_el.hidden = fraction == null
+    if (fraction == null) {
+      return
+    }
+    const percent = Math.round(fraction * 100)
+    this.progress_fill.style.width = `${percent}%`
+    this.progress_el.setAttribute("aria-valuenow", `${percent}`)
+    this.progress_text.textContent = text != "" ? `${text} · ${percent}%` : `${percent}%`
+  }
+
   /** A new run of the model's code starts: forget the last one's output. */
   clear(): void {
+    this.progress(null)
     this.output.clear()
     this.shown_error = null
     this.editor?.mark_error(null)
@@ -226,7 +246,7 @@ export class LiveUI {
       playground: "Pick an example or write code, then press Run",
       debug: "Nothing printed yet",
     }[mode as string] ?? ""
-    const output_pane = div({class: ["bl-pane", "bl-output-pane"]}, this.loading_el, this.output.el)
+    const output_pane = div({class: ["bl-pane", "bl-output-pane"]}, this.loading_el, this.progress_el, this.output.el)
     switch (mode) {
       case "editor":
       case "playground": {
@@ -247,7 +267,8 @@ export class LiveUI {
         break
       }
       case "compact":
-        this.root_el.replaceChildren(this.status_el, div({class: ["bl-bar", "bl-mini-bar"]}, div({class: "bl-bar-fill"})))
+        this.root_el.replaceChildren(this.status_el, div({class: ["bl-bar", "bl-mini-bar"]}, div({class: "bl-bar-fill"})),
+          this.progress_el)
         break
       case "headless":
         this.root_el.replaceChildren()

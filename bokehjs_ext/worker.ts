@@ -35,6 +35,7 @@ export type FromWorker =
   | {kind: "display", model: string, id: string, display: "html" | "bokeh" | "text" | "result", data: unknown}
   | {kind: "send", model: string, data: unknown}
   | {kind: "update", model: string, id: string, target: string, props: {[name: string]: unknown}}
+  | {kind: "progress", model: string, id: string, fraction: number, text: string}
   | {kind: "done", model: string, id: string, result: unknown}
   | {kind: "failed", model: string, id: string, error: string, error_type: string}
 

@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import asyncio
 import contextvars
+import sys
+import time
 
 import numpy as np
 import pytest
@@ -161,3 +163,26 @@ def test_compiled_code_is_reused_and_the_cache_is_bounded():
     assert len(b._compiled) == b.COMPILED_ENTRIES and "x + 1" not in b._compiled
     run("y = 1" + " " * b.COMPILED_MAX_CHARS)  # too long to keep
     assert not any(len(code) > b.COMPILED_MAX_CHARS for code in b._compiled)
+
+
+def test_progress_in_a_tight_loop_leaves_rarely_and_its_last_report_always(posted, monkeypatch):
+    code = "import bokeh_live\nfor i in range(20_000):\n    bokeh_live.progress((i + 1) / 20_000, f'step {i + 1}')"
+    monkeypatch.setitem(sys.modules, "bokeh_live", b)  # as the worker installs it
+    start = time.monotonic()
+    asyncio.run(b._run_and_reply("m", {"id": "r1", "code": code, "kwargs": {}, "fresh": True}))
+    took = time.monotonic() - start
+    reports = [p for kind, p in posted if kind == "progress"]
+    assert 1 <= len(reports) <= took / 0.05 + 2  # one per 50 ms at most, of 20,000 calls
+    assert reports[-1] == {"model": "m", "id": "r1", "fraction": 1.0, "text": "step 20000"}
+    assert [kind for kind, _ in posted][-1] == "done"  # the held last report left before the run's end
+
+
+def test_progress_checks_its_arguments():
+    token = b._model.set("m")
+    try:
+        for bad in (1.5, -0.1, "half", True, float("nan")):
+            with pytest.raises(ValueError, match="from 0 to 1"):
+                b.progress(bad)
+        b.progress(0.5, "x" * 500)
+    finally:
+        b._model.reset(token)

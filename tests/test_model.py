@@ -19,7 +19,7 @@ from bokeh_live import BokehLive, LiveError, shared
 ROOT = Path(__file__).parents[1]
 PROPS = ["code", "mode", "status", "error", "stdout", "stderr", "auto_run", "packages", "pyodide_url",
          "value", "output", "max_message_size", "examples", "theme", "allow_update", "run_timeout", "sandbox",
-         "package_url", "auto_packages", "requirements", "index_urls"]
+         "package_url", "auto_packages", "requirements", "index_urls", "editor_assets", "version", "progress"]
 
 
 def test_properties_have_help_and_match_typescript():
@@ -35,7 +35,8 @@ def test_defaults_match_typescript():
     live = BokehLive()
     for name, spec in re.findall(r"^\s{6}(\w+):\s+\[ (.+) \],$", ts, re.M):
         default = spec.rsplit(", ", 1)[1]
-        value = getattr(live, name)
+        # editor_assets is set as the model is made, for the editor modes (test_editor_bundle.py)
+        value = getattr(live, name) if name != "editor_assets" else BokehLive(mode="app").editor_assets
         expected = {"true": True, "false": False, "null": None, "[]": [], "{}": {}}.get(default)
         if expected is None and default != "null":
             if default.isidentifier():  # a constant of bokeh_live/shared.py, generated into shared.ts
@@ -115,6 +116,17 @@ def test_browser_may_not_set_server_owned_properties():
     assert (live.value, live.output) == (1, None)
     live.set_from_json("status", "ready", setter=object())
     assert live.status == "ready"
+
+
+def test_browser_progress_is_checked():
+    live = BokehLive()
+    live.set_from_json("progress", [0.5, "half"], setter=object())
+    assert live.progress == (0.5, "half")
+    for forged in ([1.5, "over"], [-0.1, ""], [0.5, "x" * 201], ["0.5", ""], [True, ""], [0.5], {"a": 1}):
+        live.set_from_json("progress", forged, setter=object())
+        assert live.progress == (0.5, "half"), forged
+    live.set_from_json("progress", None, setter=object())
+    assert live.progress is None
 
 
 def test_live_error_carries_type_and_traceback():

@@ -125,3 +125,21 @@ def count_workers(page):
           constructor(...args) { super(...args); window.__workers += 1; }
         };
     """})
+
+
+def test_a_runtime_that_failed_to_start_does_not_hold_the_page(app_server, page):
+    """The first model names a Pyodide that cannot be had; a model added later with a
+    working one gets a fresh runtime instead of the failed one."""
+    def build(doc):
+        doc.add_root(BokehLive(name="broken", mode="app", code="1", pyodide_url="http://127.0.0.1:9/no-pyodide/"))
+    url = app_server.app(build)
+    page.get(url)
+    doc = app_server.doc(url)
+    broken = doc.select_one({"name": "broken"})
+    wait_for(lambda: broken.status == "error", PYODIDE_TIMEOUT, what="the broken model to fail")
+    assert "127.0.0.1:9/no-pyodide/" in broken.error
+    working = BokehLive(name="working", mode="app", code="print('fresh runtime')")
+    app_server.locked(doc, lambda: doc.add_root(working))
+    wait_for(lambda: working.status in ("ready", "error"), PYODIDE_TIMEOUT, what="the added model to start")
+    assert working.status == "ready" and working.stdout == "fresh runtime\n", working.error
+    assert broken.status == "error"
