@@ -6,8 +6,10 @@ worker, the websocket or Pyodide.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -142,7 +144,9 @@ class BokehServe:
             "w+", prefix="bokeh-serve-", suffix=".log", delete=False)
         cmd = [sys.executable, "-m", module, "serve", *map(str, apps), "--port", str(self.port),
                "--address", "127.0.0.1", "--allow-websocket-origin", f"127.0.0.1:{self.port}", *args]
-        self.proc = subprocess.Popen(cmd, stdout=self.log, stderr=subprocess.STDOUT, env={**os.environ, **(env or {})})
+        # A session of its own: stop() ends the processes --num-procs forks too.
+        self.proc = subprocess.Popen(cmd, stdout=self.log, stderr=subprocess.STDOUT, env={**os.environ, **(env or {})},
+                                     start_new_session=True)
         wait_for(self._up, 60, what="bokeh serve to listen")
 
     def _up(self) -> bool:
@@ -166,11 +170,13 @@ class BokehServe:
         return Path(self.log.name).read_text()
 
     def stop(self) -> None:
-        self.proc.terminate()
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(self.proc.pid, signal.SIGTERM)
         try:
             self.proc.wait(10)
         except subprocess.TimeoutExpired:
-            self.proc.kill()
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(self.proc.pid, signal.SIGKILL)
 
 
 NGINX_RECIPE = Path(__file__).parents[1] / "examples" / "deploy" / "nginx.conf"

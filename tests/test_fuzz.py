@@ -966,10 +966,13 @@ def test_batches_at_the_item_limit_are_taken_and_one_more_is_refused():
         assert wire.futures[wire.ids[0]].result() == "late"
         # The most messages a batch may hold, each as small as can be: what is spent per
         # message, whatever it holds, may take no more than half the bound (it costs ~40 ms
-        # here while each message reads max_message_size, a Bokeh property: ~20 us a read).
+        # here while each message reads max_message_size, a Bokeh property: ~20 us a read;
+        # ~15 ms without). The best of three: a slow path is slow every time, a busy
+        # machine only sometimes.
         outputs = [{"type": "output", "data": i} for i in range(MAX_BATCH_ITEMS)]
-        wire.send(outputs, junk, bound=MAX_BATCH_CPU / 2)
-        assert [m["data"] for m in wire.delivered] == list(range(MAX_BATCH_ITEMS))
+        best = min(wire.send(outputs, junk, bound=None) for _ in range(3))
+        assert best < MAX_BATCH_CPU / 2, f"a batch took {best * 1000:.1f} ms of CPU"
+        assert [m["data"] for m in wire.delivered] == list(range(MAX_BATCH_ITEMS)) * 3
 
 
 def test_open_blobs_past_the_limit_are_refused_and_freed():
