@@ -19,7 +19,7 @@ import re
 import secrets
 import time
 import weakref
-from collections import deque
+from collections import Counter, deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, cast
@@ -74,6 +74,9 @@ MAX_BATCH_ITEMS = 2048
 #: Messages the outbox holds for a browser that has not taken them (no view yet, or a
 #: page gone away): past this, or past ``max_message_size`` bytes, posting raises.
 MAX_OUTBOX_MESSAGES = 10_000
+
+#: ``BokehLive.metrics()`` takes the median round trip of this many newest calls.
+ROUND_TRIPS_KEPT = 100
 
 #: Refusals logged per model before its log goes quiet, and per process per minute.
 MAX_LOGGED_PER_MODEL = 10
@@ -335,6 +338,8 @@ class Channel:
     _assembler: Assembler | None = None
     _refused: int = 0
     _callback_errors: int = 0
+    counts: Counter[str] = field(default_factory=Counter)  # calls, their endings, messages and bytes each way
+    round_trips: deque[float] = field(default_factory=lambda: deque(maxlen=ROUND_TRIPS_KEPT))  # seconds
 
     @property
     def limit(self) -> int:
@@ -379,6 +384,8 @@ class Channel:
             )
         self._outbox.append(_Outgoing(small, chunks, inline, size, request_id))
         self._outbox_bytes += size
+        self.counts["messages_sent"] += 1
+        self.counts["bytes_sent"] += size
         if not self._flush_scheduled:
             # One event per tick carries everything posted meanwhile; a next-tick callback
             # also runs with the document lock, which sending needs, from any caller.
@@ -388,10 +395,20 @@ class Channel:
     async def request(self, message: RunPython, timeout: float) -> Any:
         """Post ``message`` with a fresh ``request_id`` and wait for its one ending."""
         request_id, future = self.pending.open()
+        self.counts["calls"] += 1
+        start = time.perf_counter()
         try:
             self.post(cast(RunPython, {**message, "request_id": request_id}), request_id)
-            return await asyncio.wait_for(future, timeout)
+            result = await asyncio.wait_for(future, timeout)
+            self.round_trips.append(time.perf_counter() - start)
+            return result
+        except LiveError:
+            if future.done():  # the browser answered with an error: a round trip all the same
+                self.round_trips.append(time.perf_counter() - start)
+            self.counts["call_errors"] += 1
+            raise
         except asyncio.TimeoutError:
+            self.counts["call_timeouts"] += 1
             raise TimeoutError(f"run_python: no answer from the browser within {timeout} s") from None
         finally:
             # Exactly one ending: a reply arriving after this is unknown and dropped. If the
@@ -499,10 +516,13 @@ class Channel:
         try:
             # assembler.limit is self.limit, read once per batch in receive: reading a Bokeh
             # property costs ~20 us, most of what a small message costs here
-            value = _Restorer(assembler, assembler.limit).restore(raw)
+            restorer = _Restorer(assembler, assembler.limit)
+            value = restorer.restore(raw)
         except (Refused, ValueError, RecursionError) as e:
             self.refuse(f"message refused: {e}")
             return
+        self.counts["messages_received"] += 1
+        self.counts["bytes_received"] += restorer.total
         message = parse_client_message(value)
         if isinstance(message, Rejected):
             self.refuse(message.reason)

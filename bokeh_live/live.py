@@ -11,9 +11,10 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+import statistics
 import weakref
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from bokeh.core.properties import Any as AnyProp
 from bokeh.core.properties import Bool, Dict, Enum, Float, Instance, Int, List, Nullable, String, Tuple
@@ -23,7 +24,7 @@ from . import _bokeh_internals
 from .channel import Channel, LiveError, clean
 from .editor import EDITOR_MODES, EditorAssets
 from .protocol import ClientMessages, Interrupt, Output, Restart, RunPython, ServerData, ServerMessage, ViewState
-from .shared import MAX_MESSAGE_BYTES, MAX_PROGRESS_TEXT, MAX_TEXT_CHARS, VERSION, keep_tail
+from .shared import BROWSER_METRICS, MAX_MESSAGE_BYTES, MAX_PROGRESS_TEXT, MAX_TEXT_CHARS, VERSION, keep_tail
 
 if TYPE_CHECKING:
     from bokeh.document import Document
@@ -99,6 +100,13 @@ class BokehLive(LayoutDOM):
     The last ``bokeh_live.progress(fraction, text)`` of the model's browser code: a pair of
     a fraction from 0 to 1 and a short text, or ``None`` (no report since ``code`` last
     started). Written by the browser a few times a second at most; the UI shows it as a bar.
+    """)
+
+    browser_metrics = Dict(String, Float, help="""
+    What the browser measured, for ``metrics()``: how long Python took to start
+    (``python_start_ms``), to load ``packages`` (``packages_ms``) and the last run of
+    ``code`` (``last_run_ms``); how many runs of ``code`` ended (``code_runs``) and how many
+    times the page's Python restarted (``restarts``). Written by the browser.
     """)
 
     version = String(default=VERSION, help="""
@@ -276,6 +284,24 @@ class BokehLive(LayoutDOM):
         :class:`LiveError`, and every model on the page runs its ``code`` again."""
         self._post(Restart(type="restart"))
 
+    def metrics(self) -> dict[str, Any]:
+        """What this model has done, for an app to show or log: the browser's start-up and
+        run times (``browser_metrics``), the ``run_python`` calls and how they ended, their
+        round trips (the last and the median of the newest 100, in ms, as the server saw
+        them) and the messages and bytes each way (bytes as counted against
+        ``max_message_size``). Counts start at zero with each session."""
+        channel = self._channel
+        counts = channel.counts if channel is not None else {}
+        trips = sorted(channel.round_trips) if channel is not None else []
+        browser = cast(dict[str, float], self.browser_metrics)
+        return {
+            **{key: browser.get(key) for key in BROWSER_METRICS},
+            **{key: counts.get(key, 0) for key in ("calls", "call_errors", "call_timeouts", "messages_sent",
+                                                    "bytes_sent", "messages_received", "bytes_received")},
+            "round_trip_last_ms": 1000 * channel.round_trips[-1] if channel is not None and trips else None,
+            "round_trip_median_ms": 1000 * statistics.median(trips) if trips else None,
+        }
+
     def run_python_then(
         self,
         code: str,
@@ -393,11 +419,21 @@ class BokehLive(LayoutDOM):
                 return
             if name in BROWSER_TEXT and isinstance(value, str) and len(value) > MAX_TEXT_CHARS:
                 value = keep_tail(value)
+            if name == "browser_metrics" and not _valid_metrics(value):
+                self._live_channel().refuse(f"browser_metrics must map {', '.join(BROWSER_METRICS)} to numbers "
+                                            f"from 0 to 1e12, not {str(value)[:80]!r}")
+                return
             if name == "progress" and not _valid_progress(value):
                 self._live_channel().refuse(f"progress must be null or [fraction from 0 to 1, text of at most "
                                             f"{MAX_PROGRESS_TEXT} characters], not {str(value)[:80]!r}")
                 return
         super().set_from_json(name, value, setter=setter)
+
+
+def _valid_metrics(value: Any) -> bool:
+    return isinstance(value, dict) and all(
+        key in BROWSER_METRICS and isinstance(v, (int, float)) and not isinstance(v, bool) and 0 <= v <= 1e12
+        for key, v in value.items())
 
 
 def _valid_progress(value: Any) -> bool:

@@ -68,6 +68,9 @@ MAX_PROGRESS_TEXT = 200
 #: on every step. The last report of a run always leaves, when the run ends.
 PROGRESS_INTERVAL_MS = 50
 
+#: What the browser reports for ``BokehLive.metrics()``: counts, and durations in ms.
+BROWSER_METRICS = ("python_start_ms", "packages_ms", "last_run_ms", "code_runs", "restarts")
+
 #: Integers beyond this travel tagged (``INT_TAG``): JavaScript numbers are doubles, and
 #: Pyodide turns larger Python ints into BigInts, which BokehJS cannot serialize.
 MAX_SAFE_INT = 2**53 - 1

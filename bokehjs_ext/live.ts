@@ -24,7 +24,8 @@ import {refuse_update} from "./allow"
 import {EditorAssets} from "./editor"
 
 /** A run in the worker: the model's `code`, or a server's `run_python` call. */
-type Run = {kind: "code" | "call", stdout: Tail, stderr: Tail, timer?: number, stopped?: string, start?: () => void}
+type Run = {kind: "code" | "call", stdout: Tail, stderr: Tail, timer?: number, stopped?: string, start?: () => void,
+  began?: number}
 
 /** The last line of a stopped run's error: why it was stopped. */
 const TIMED_OUT = "TimeoutError"
@@ -55,6 +56,9 @@ export class BokehLiveView extends LayoutDOMView {
   protected package_phase: string | null = null
   protected stream_timer: number | null = null
   protected progress_timer: number | null = null
+  protected code_runs_ended = 0
+  protected last_run_ms: number | null = null
+  protected packages_ms: number | null = null
   protected progress_next: [number, string] | null = null
   protected run_when_ready = false
   protected channel!: Channel
@@ -234,12 +238,28 @@ export class BokehLiveView extends LayoutDOMView {
     const {packages, requirements, index_urls} = this.model
     const names = [...packages, ...requirements]
     this.package_phase = names.length != 0 ? `loading packages: ${names.join(", ")}` : null
+    const began = performance.now()
     const loaded = this.packages_loaded = this.runtime.load(packages, requirements, index_urls)
     void loaded.then(() => {
       if (this.packages_loaded == loaded) {
         this.package_phase = null
+        this.packages_ms = names.length != 0 ? performance.now() - began : 0
+        this.report_metrics()
       }
     })
+  }
+
+  /** What the server's `live.metrics()` reads from the browser (BROWSER_METRICS). */
+  protected report_metrics(): void {
+    const metrics: Dict<number> = {code_runs: this.code_runs_ended, restarts: this.runtime.restarts}
+    const optional = {python_start_ms: this.runtime.start_ms, packages_ms: this.packages_ms,
+                      last_run_ms: this.last_run_ms}
+    for (const [key, value] of Object.entries(optional)) {
+      if (value != null) {
+        metrics[key] = Math.round(value * 10) / 10
+      }
+    }
+    this.model.browser_metrics = metrics
   }
 
   protected renew_code_settled(): void {
@@ -295,7 +315,7 @@ export class BokehLiveView extends LayoutDOMView {
     this.set_status("running")
     this.ui.clear()
     this.report_progress(null)
-    const run: Run = {kind: "code", stdout: new Tail(), stderr: new Tail()}
+    const run: Run = {kind: "code", stdout: new Tail(), stderr: new Tail(), began: performance.now()}
     const {run_timeout} = this.model
     if (run_timeout != null) {
       run.timer = window.setTimeout(() => this.stop_code(`${TIMED_OUT}: the code ran longer than run_timeout (${run_timeout} s)`),
@@ -500,6 +520,11 @@ export class BokehLiveView extends LayoutDOMView {
   }
 
   protected code_finished(id: string, run: Run, message: ModelMessage): void {
+    this.code_runs_ended++
+    if (run.began != null) {
+      this.last_run_ms = performance.now() - run.began
+    }
+    this.report_metrics()
     if (id != this.code_run) {
       return  // a newer run of `code` has started; its result is the one that counts
     }
@@ -602,6 +627,7 @@ export namespace BokehLive {
     editor_assets: p.Property<EditorAssets | null>
     version: p.Property<string>
     progress: p.Property<[number, string] | null>
+    browser_metrics: p.Property<Dict<number>>
   }
 }
 
@@ -681,6 +707,7 @@ export class BokehLive extends LayoutDOM {
       editor_assets:    [ Nullable(Ref(EditorAssets)), null ],
       version:          [ Str, VERSION ],
       progress:         [ Nullable(Tuple(Float, Str)), null ],
+      browser_metrics:  [ Dict(Float), {} ],
     }))
   }
 }

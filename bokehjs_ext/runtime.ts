@@ -117,6 +117,9 @@ export class Runtime {
   failure: string = ""
   /** Fresh workers started after the first: a count the views and tests can read. */
   restarts = 0
+  /** How long the last start took, from the worker's creation to Python ready (ms). */
+  start_ms: number | null = null
+  private started_at = 0
 
   /** Shared with the worker when the page is cross-origin isolated: writing 2 raises
    * KeyboardInterrupt in the running Python code. */
@@ -150,6 +153,7 @@ export class Runtime {
   }
 
   private start(reason: string): void {
+    this.started_at = performance.now()
     this.state = "loading"
     this.phase = reason == "" ? "starting" : `restarting Python (${reason})`
     const worker: WorkerLike = this.worker = this.sandbox
@@ -194,6 +198,7 @@ export class Runtime {
       case "ready":
         clearTimeout(this.start_timer)
         this.state = "ready"
+        this.start_ms = performance.now() - this.started_at
         this.emit(message)
         break
       case "init_failed":

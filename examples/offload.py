@@ -53,6 +53,7 @@ view = Select(title="View", value="Whole set", options=list(VIEWS))
 depth = Slider(title="Iterations", start=20, end=400, step=20, value=80)
 button = Button(label="Compute in the browser", button_type="primary", disabled=True)
 info = Div(text="Waiting for Python to start in the browser...", name="info")
+metrics = Div(name="metrics", styles={"font-size": "12px", "color": "#555"})
 
 source = ColumnDataSource(data={"image": [], "x": [], "y": [], "dw": [], "dh": []}, name="image")
 plot = figure(width=WIDTH * 2, height=HEIGHT * 2, match_aspect=True, toolbar_location=None,
@@ -77,6 +78,7 @@ def compute():
         info.text = (f"{WIDTH}&times;{HEIGHT} pixels, up to {depth.value} iterations each: "
                      f"{time.monotonic() - started:.2f} s round trip, 0 s of server CPU.")
         button.disabled = False
+        show_metrics()
 
     def failed(error):
         info.text = f"The browser failed: {error}"
@@ -87,12 +89,27 @@ def compute():
                          max_iter=depth.value)
 
 
+def show_metrics():
+    """What live.metrics() says about this visitor's browser and its calls."""
+    m = live.metrics()
+
+    def ms(value):
+        return "-" if value is None else f"{value:,.0f} ms"
+    metrics.text = (
+        f"<b>live.metrics()</b>: Python started in {ms(m['python_start_ms'])}, restarted {m['restarts'] or 0} times. "
+        f"{m['calls']} calls ({m['call_errors']} failed, {m['call_timeouts']} timed out), round trip last "
+        f"{ms(m['round_trip_last_ms'])}, median {ms(m['round_trip_median_ms'])}. "
+        f"Sent {m['messages_sent']} messages ({m['bytes_sent'] / 1024:,.1f} KB), received "
+        f"{m['messages_received']} ({m['bytes_received'] / 1024:,.1f} KB).")
+
+
 live.on_change("status", on_status)
+live.on_change("browser_metrics", lambda attr, old, new: show_metrics())
 button.on_click(compute)
 
 curdoc().add_root(column(
     Div(text="<h2>Offloading work to the browser</h2>"),
     row(view, depth, button),
-    info, plot, live,
+    info, plot, metrics, live,
 ))
 curdoc().title = "bokeh_live: offload"

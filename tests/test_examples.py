@@ -3,6 +3,7 @@ the server apps under a real ``bokeh serve``, the standalone one as a saved page
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -66,6 +67,11 @@ def test_offload_computes_the_image_in_the_browser(page, served):
         // c = 0 (column 220, row 120) is in the set: it reaches the iteration limit; c = -2.2 escapes at once.
         return [image.shape, image[120 * 300 + 220], image[120 * 300]];""")
     assert shape == [240, 300] and inside == 80 and outside < 5
+    # The dashboard shows live.metrics(): the start-up, the one call and the bytes it moved.
+    text = wait_for(lambda: "1 calls" in (model_prop(page, "metrics", "text") or "")
+                    and model_prop(page, "metrics", "text"), 30, what="the metrics after the call")
+    assert re.search(r"Python started in [\d,]+ ms", text) and "0 failed, 0 timed out" in text, text
+    assert re.search(r"received 1 \((\d+\.\d) KB\)", text) and float(re.search(r"received 1 \(([\d,.]+) KB", text)[1].replace(",", "")) > 500
     screenshot(page, "offload")
 
 

@@ -368,3 +368,22 @@ def test_a_million_row_dataframe_travels_both_ways_with_its_dtypes(app_server, p
                     [None, "row-1"], [df["kind"].iloc[0]], "row"]
     back = run(app_server, live, "df", timeout=180, df=df)  # a million rows out and back
     pd.testing.assert_frame_equal(back, df)
+
+
+def test_metrics_count_calls_their_endings_round_trips_and_bytes(app_server, page):
+    live = open_live(app_server, page, code="import asyncio\nprint('hi')")
+    wait_for(lambda: live.metrics()["code_runs"] == 1, 30, what="the browser's first metrics")
+    for n in range(3):
+        assert run(app_server, live, "n * 2", n=n) == 2 * n
+    with pytest.raises(LiveError):
+        run(app_server, live, "1 / 0")
+    with pytest.raises(TimeoutError):
+        run(app_server, live, "await asyncio.sleep(5)", timeout=0.5)
+    run(app_server, live, "bytes(100_000)")
+    m = live.metrics()
+    assert (m["calls"], m["call_errors"], m["call_timeouts"]) == (6, 1, 1)
+    assert 0 < m["round_trip_median_ms"] < 10_000 and m["round_trip_last_ms"] > 0
+    assert m["messages_received"] == 5  # the timed-out call never answered
+    assert m["bytes_received"] >= 100_000 and m["bytes_sent"] > 0
+    assert m["messages_sent"] == 7  # six calls and the cancellation of the one that timed out
+    assert m["python_start_ms"] > 0 and m["restarts"] == 0 and m["last_run_ms"] >= 0

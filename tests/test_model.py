@@ -19,7 +19,7 @@ from bokeh_live import BokehLive, LiveError, shared
 ROOT = Path(__file__).parents[1]
 PROPS = ["code", "mode", "status", "error", "stdout", "stderr", "auto_run", "packages", "pyodide_url",
          "value", "output", "max_message_size", "examples", "theme", "allow_update", "run_timeout", "sandbox",
-         "package_url", "auto_packages", "requirements", "index_urls", "editor_assets", "version", "progress"]
+         "package_url", "auto_packages", "requirements", "index_urls", "editor_assets", "version", "progress", "browser_metrics"]
 
 
 def test_properties_have_help_and_match_typescript():
@@ -127,6 +127,16 @@ def test_browser_progress_is_checked():
         assert live.progress == (0.5, "half"), forged
     live.set_from_json("progress", None, setter=object())
     assert live.progress is None
+
+
+def test_browser_metrics_are_checked_and_metrics_start_empty():
+    live = BokehLive()
+    assert live.metrics()["calls"] == 0 and live.metrics()["python_start_ms"] is None
+    live.set_from_json("browser_metrics", {"python_start_ms": 2100.5, "code_runs": 3}, setter=object())
+    assert live.metrics()["python_start_ms"] == 2100.5 and live.metrics()["code_runs"] == 3
+    for forged in ({"secret": 1}, {"code_runs": -1}, {"code_runs": "3"}, {"restarts": 1e20}, [1, 2]):
+        live.set_from_json("browser_metrics", forged, setter=object())
+        assert live.browser_metrics == {"python_start_ms": 2100.5, "code_runs": 3}, forged
 
 
 def test_live_error_carries_type_and_traceback():
