@@ -46,15 +46,15 @@ def run():
     result.text = "<i>Running in the browser...</i>"
 
     def show(value):
+        button.disabled = False  # first: the result says the page is ready for the next one
         result.text = f"<b>Result</b><pre>{html.escape(repr(value))}</pre>"  # browser output is untrusted
-        button.disabled = False
 
     def failed(error):
         text = str(error)
         if isinstance(error, TimeoutError):
             text += "\nIt was stopped in your browser, which is ready for the next snippet."
-        result.text = f"<b>Error</b><pre>{html.escape(text)}</pre>"
         button.disabled = False
+        result.text = f"<b>Error</b><pre>{html.escape(text)}</pre>"
 
     live.run_python_then(source.value, show, on_error=failed, timeout=TIMEOUT)
 

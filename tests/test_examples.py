@@ -34,6 +34,10 @@ def open_app(page, served, name):
 
 
 def click(page, name):
+    """Click a Bokeh button once the page has it enabled (a disabled button ignores clicks)."""
+    wait_for(lambda: page.execute_script(
+        "const b = Bokeh.documents[0].get_model_by_name(arguments[0]); return b != null && !b.disabled", name),
+        30, what=f"the {name} button to be enabled")
     page.execute_script(JS_VIEW + "live_view(arguments[0]).button_el.click()", name)
 
 
