@@ -133,6 +133,17 @@ class AppServer:
         self._thread.join(10)
 
 
+def listening(proc: subprocess.Popen[Any], port: int, why_it_exited: Callable[[], str]) -> bool:
+    """Whether ``proc`` accepts connections on ``port`` yet; raises if it has exited."""
+    if proc.poll() is not None:
+        raise RuntimeError(why_it_exited())
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=1):
+            return True
+    except OSError:
+        return False
+
+
 class BokehServe:
     """`bokeh serve` of an app file, in a subprocess, on a free port."""
 
@@ -147,16 +158,8 @@ class BokehServe:
         # A session of its own: stop() ends the processes --num-procs forks too.
         self.proc = subprocess.Popen(cmd, stdout=self.log, stderr=subprocess.STDOUT, env={**os.environ, **(env or {})},
                                      start_new_session=True)
-        wait_for(self._up, 60, what="bokeh serve to listen")
-
-    def _up(self) -> bool:
-        if self.proc.poll() is not None:
-            raise RuntimeError(f"bokeh serve exited:\n{self.output()}")
-        try:
-            with socket.create_connection(("127.0.0.1", self.port), timeout=1):
-                return True
-        except OSError:
-            return False
+        wait_for(lambda: listening(self.proc, self.port, lambda: f"bokeh serve exited:\n{self.output()}"), 60,
+                 what="bokeh serve to listen")
 
     def url(self, path: str) -> str:
         return f"http://127.0.0.1:{self.port}/{path.lstrip('/')}"
@@ -213,16 +216,8 @@ http {{
         nginx = shutil.which("nginx") or "/usr/sbin/nginx"
         self.proc = subprocess.Popen([nginx, "-p", str(root), "-c", str(root / "nginx.conf")],
                                      stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
-        wait_for(self._up, 30, what="nginx to listen")
-
-    def _up(self) -> bool:
-        if self.proc.poll() is not None:
-            raise RuntimeError(f"nginx exited: {(self.root / 'error.log').read_text()}")
-        try:
-            with socket.create_connection(("127.0.0.1", self.port), timeout=1):
-                return True
-        except OSError:
-            return False
+        wait_for(lambda: listening(self.proc, self.port, lambda: f"nginx exited: {(root / 'error.log').read_text()}"),
+                 30, what="nginx to listen")
 
     def url(self, path: str) -> str:
         return f"http://127.0.0.1:{self.port}/{path}"
