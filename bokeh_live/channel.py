@@ -77,6 +77,10 @@ MAX_OUTBOX_MESSAGES = 10_000
 
 #: ``BokehLive.metrics()`` takes the median round trip of this many newest calls.
 ROUND_TRIPS_KEPT = 100
+#: A call's timeout does not count the time Python spends starting (or restarting, or loading
+#: packages) on the page, up to this many seconds per call: the runtime's own limit on a
+#: package load. Every call still ends: a page that says "loading" forever costs this at most.
+MAX_START_WAIT = 300.0
 
 #: Refusals logged per model before its log goes quiet, and per process per minute.
 MAX_LOGGED_PER_MODEL = 10
@@ -340,6 +344,8 @@ class Channel:
     _callback_errors: int = 0
     counts: Counter[str] = field(default_factory=Counter)  # calls, their endings, messages and bytes each way
     round_trips: deque[float] = field(default_factory=lambda: deque(maxlen=ROUND_TRIPS_KEPT))  # seconds
+    _loading_total: float = 0.0  # seconds the page has said "loading", before _loading_since
+    _loading_since: float | None = None
 
     @property
     def limit(self) -> int:
@@ -397,9 +403,20 @@ class Channel:
         request_id, future = self.pending.open()
         self.counts["calls"] += 1
         start = time.perf_counter()
+        loading_before = self.loading_seconds()
         try:
             self.post(cast(RunPython, {**message, "request_id": request_id}), request_id)
-            result = await asyncio.wait_for(future, timeout)
+            while True:
+                # The clock stops while Python starts on the page: a call made during a
+                # (re)start or a package load is not timed out by the wait for it.
+                paused = min(self.loading_seconds() - loading_before, MAX_START_WAIT)
+                remaining = start + timeout + paused - time.perf_counter()
+                if remaining <= 0:
+                    raise asyncio.TimeoutError
+                done, _ = await asyncio.wait({future}, timeout=remaining)
+                if done:
+                    break
+            result = future.result()
             self.round_trips.append(time.perf_counter() - start)
             return result
         except LiveError:
@@ -415,6 +432,18 @@ class Channel:
             # browser has the call, tell it to stop; if not, it never leaves the outbox.
             if self.pending.forget(request_id):
                 self._cancel(request_id)
+
+    def note_status(self, status: str) -> None:
+        """The page's ``status`` changed: keep count of the time it spends loading."""
+        now = time.perf_counter()
+        if self._loading_since is not None:
+            self._loading_total += now - self._loading_since
+        self._loading_since = now if status == "loading" else None
+
+    def loading_seconds(self) -> float:
+        """How long the page has said "loading" (Python starting, restarting or loading packages)."""
+        since = self._loading_since
+        return self._loading_total + (time.perf_counter() - since if since is not None else 0.0)
 
     def _cancel(self, request_id: str) -> None:
         try:

@@ -250,7 +250,9 @@ class BokehLive(LayoutDOM):
 
         ``kwargs`` are bound as globals for this call only. Raises :class:`LiveError`
         when the code raises in the browser or the browser goes away, ``TimeoutError``
-        after ``timeout`` seconds (the browser is then told to stop the run). Await it
+        after ``timeout`` seconds (the browser is then told to stop the run). Time while the
+        page says ``status="loading"`` (Python starting or restarting, packages loading) does
+        not count, up to 300 s per call; time before the page's view appears does. Await it
         from a coroutine callback decorated with ``bokeh.document.without_document_lock``,
         or use :meth:`run_python_then` from an ordinary callback.
         """
@@ -428,6 +430,8 @@ class BokehLive(LayoutDOM):
                                             f"{MAX_PROGRESS_TEXT} characters], not {str(value)[:80]!r}")
                 return
         super().set_from_json(name, value, setter=setter)
+        if name == "status" and self._made_here:
+            self._live_channel().note_status(cast(str, self.status))
 
 
 def _valid_metrics(value: Any) -> bool:

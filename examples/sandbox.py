@@ -52,7 +52,7 @@ def run():
     def failed(error):
         text = str(error)
         if isinstance(error, TimeoutError):
-            text += "\nIt was stopped in your browser, which is ready for the next snippet."
+            text += "\nIt was stopped in your browser; the next snippet runs once Python is ready there again."
         button.disabled = False
         result.text = f"<b>Error</b><pre>{html.escape(text)}</pre>"
 

@@ -79,10 +79,12 @@ class AppServer:
         self.loop = asyncio.new_event_loop()
         asyncio.set_event_loop(self.loop)
         handler = FunctionHandler(self._make_doc)
+        # A session the page has not connected to within the unused lifetime is discarded:
+        # on a busy machine a cold page takes seconds to open its websocket.
         self.server = Server(
             {"/app": Application(handler)}, io_loop=IOLoop.current(), port=self.port,
             address="127.0.0.1", allow_websocket_origin=[f"127.0.0.1:{self.port}", f"localhost:{self.port}"],
-            unused_session_lifetime_milliseconds=2_000, check_unused_sessions_milliseconds=1_000,
+            unused_session_lifetime_milliseconds=8_000, check_unused_sessions_milliseconds=1_000,
         )
         if self.headers:
             from bokeh_live.serve import add_headers

@@ -306,7 +306,7 @@ def test_pending_calls_fail_when_the_session_ends_even_unwatched(app_server, mon
     live = server_live(doc)
     call = asyncio.run_coroutine_threadsafe(live.run_python("1", timeout=60), app_server.loop)
     wait_for(lambda: live._channel and len(live._channel.pending), 10, what="the call")
-    session.close()  # unnoticed: the session lives on until Bokeh discards it (2 s here)
+    session.close()  # unnoticed: the session lives on until Bokeh discards it (8 s here)
     start = time.monotonic()
     with pytest.raises(LiveError, match="session ended"):
         call.result(30)

@@ -91,6 +91,16 @@ def test_a_runaway_call_restarts_the_runtime_and_everything_ends(app_server, cou
     assert runtime(page, "restarts") == 1 and runtime(page, "can_interrupt") is False
 
 
+def test_the_restart_after_a_stop_does_not_count_against_the_next_call(app_server, page):
+    (live,) = open_models(app_server, page, "a", code="x = 41")
+    with pytest.raises(TimeoutError):
+        call(app_server, live, "while True:\n    pass", timeout=1)
+    # Sent at once, while the page replaces its worker and starts Python again (seconds on a
+    # busy machine): the call waits for Python without its clock running, then answers.
+    assert call(app_server, live, "x + 1", timeout=0.5) == 42
+    assert runtime(page, "restarts") == 1 and runtime(page, "start_ms") > 500  # the restart outlasted the timeout
+
+
 def test_with_isolation_an_interrupt_stops_the_run_and_keeps_the_namespace(isolated_server, counted):
     page = counted
     (live,) = open_models(isolated_server, page, "a", code="x = 41")
