@@ -8,6 +8,7 @@ bundle and the Web Worker installs it as the module ``bokeh_live``, so code a
     bokeh_live.send({"answer": 42})          # sets the server model's ``output``
     bokeh_live.on_server_data(print)         # called with each ``live.send(data)``
     bokeh_live.value                         # the model's current ``value``
+    rows = await bokeh_live.call("query", 10)  # a function the server exposes (live.expose)
 
 One worker serves every ``BokehLive`` on a page. Each model has its own namespace, and
 a context variable says which model the running code belongs to, so ``send`` and
@@ -25,8 +26,10 @@ import builtins
 import contextvars
 import inspect
 import io
+import itertools
 import linecache
 import math
+import os
 import sys
 import time
 import traceback
@@ -39,11 +42,13 @@ from . import tabular
 from .shared import (
     ARRAY_TAG,
     BINARY_TAG,
+    CALL_TIMEOUT,
     CATEGORY_TAG,
     CODE_FILENAME,
     DTYPE_FORMATS,
     FRAME_TAG,
     INT_TAG,
+    MAX_CALLS_IN_FLIGHT,
     MAX_DEPTH,
     MAX_INLINE_BYTES,
     MAX_MESSAGE_BYTES,
@@ -55,7 +60,7 @@ from .shared import (
 )
 from .tabular import Frame
 
-__all__ = ["Frame", "display", "on_server_data", "progress", "send", "update", "value"]  # noqa: F822 - value is a module __getattr__
+__all__ = ["Frame", "ServerError", "call", "display", "on_server_data", "progress", "send", "update", "value"]  # noqa: F822 - value is a module __getattr__
 
 #: The JS side of the worker: ``_post(kind, payload)`` posts a message to the page.
 _post: Callable[[str, dict[str, Any]], None] | None = None
@@ -73,6 +78,8 @@ _auto_packages: dict[str, bool] = {}
 _imports_tried: set[str] = set()  # top-level import names already looked up in the lockfile
 _progress_sent: dict[str, float] = {}  # by run: when its last progress report left
 _progress_held: dict[str, dict[str, Any]] = {}  # by run: a report too soon after the last, until the next leaves
+_calls: dict[str, tuple[str, asyncio.Future[Any]]] = {}  # calls waiting for the server, by id: (model, answer)
+_call_numbers = itertools.count()
 
 # memoryview format characters -> BokehJS ndarray dtypes (BokehJS has no 64-bit integers).
 _DTYPES = {fmt: dtype for dtype, fmt in DTYPE_FORMATS.items()}
@@ -192,6 +199,55 @@ def _progress_done(run_id: str) -> None:
         _emit("progress", held)
 
 
+class ServerError(Exception):
+    """A function the server exposes raised there: the message is the server's, and
+    ``error_type`` the class name of its exception (the traceback stays on the server)."""
+
+    def __init__(self, message: str, error_type: str = "Exception") -> None:
+        super().__init__(message)
+        self.error_type = error_type
+
+
+async def call(name: str, *args: Any, timeout: float = CALL_TIMEOUT, **kwargs: Any) -> Any:
+    """Call the function the server exposes as ``name`` (``live.expose``) and return its
+    result: ``rows = await bokeh_live.call("query", "SELECT ...", limit=100)``.
+
+    Arguments and result travel as ``send`` data does. Raises :class:`ServerError` with the
+    server's message when the function raises there or ``name`` is not exposed,
+    ``TimeoutError`` after ``timeout`` seconds, and ``RuntimeError`` on a page without a
+    Bokeh server (standalone HTML) or with 16 calls of this model already waiting.
+    """
+    model = _current_model("call")
+    if not isinstance(name, str) or not name:
+        raise TypeError("bokeh_live.call: name must be the non-empty name of an exposed function")
+    if sum(1 for owner, _ in _calls.values() if owner == model) >= MAX_CALLS_IN_FLIGHT:
+        raise RuntimeError(f"bokeh_live.call: {MAX_CALLS_IN_FLIGHT} calls of this model already wait for the server")
+    payload = _encode_for_server({"args": list(args), "kwargs": kwargs}, model, f"the arguments of {name}")
+    # Unique across workers: a reply to a call of a worker since replaced must not end a new one.
+    call_id = f"call-{os.urandom(6).hex()}-{next(_call_numbers)}"
+    future: asyncio.Future[Any] = asyncio.get_event_loop().create_future()
+    _calls[call_id] = (model, future)
+    try:
+        _emit("call", {"model": model, "id": call_id, "name": name, **payload})
+        return await asyncio.wait_for(future, timeout)
+    except asyncio.TimeoutError:
+        raise TimeoutError(f"bokeh_live.call({name!r}): no answer from the server within {timeout} s") from None
+    finally:
+        _calls.pop(call_id, None)
+
+
+def _reply(model: str, message: dict[str, Any]) -> None:
+    """The server (or the page, for a page without one) answered a call."""
+    entry = _calls.get(message["id"])
+    if entry is None or entry[0] != model or entry[1].done():
+        return  # timed out or cancelled meanwhile: the answer is late, and dropped
+    error = _decode(message.get("error"))
+    if error is not None:
+        entry[1].set_exception(ServerError(str(error), str(_decode(message.get("error_type")) or "Exception")))
+    else:
+        entry[1].set_result(_decode(message.get("result")))
+
+
 def __getattr__(name: str) -> Any:
     if name == "value":
         return _values.get(_current_model("value"))
@@ -224,7 +280,9 @@ def handle(kind: str, message: dict[str, Any]) -> None:
                 task.cancel("the run was stopped")
         return
     model = message["model"]
-    if kind == "run":
+    if kind == "reply":
+        _reply(model, message)
+    elif kind == "run":
         task = _start(_run_and_reply(model, message))
         if task is not None:
             _runs[message["id"]] = task

@@ -29,6 +29,7 @@ import numpy as np
 from . import tabular
 from .chunks import PROCESS_BUDGET, SESSION_BLOB_BYTES, Assembler, Budget, Refused, chunk_size, split
 from .protocol import (
+    Call,
     Cancel,
     ClientMessage,
     ClientMessages,
@@ -329,11 +330,11 @@ def _session_budget(doc: Document | None) -> Budget:
 
 @dataclass
 class Channel:
-    """The transport of one ``BokehLive``. ``deliver`` gets each accepted ``output`` and
-    ``view`` message; replies end their requests here."""
+    """The transport of one ``BokehLive``. ``deliver`` gets each accepted ``output``,
+    ``view`` and ``call`` message; replies end their requests here."""
 
     model: BokehLive
-    deliver: Callable[[Output | ViewState], None]
+    deliver: Callable[[Output | ViewState | Call], None]
     pending: Pending = field(default_factory=Pending)
     view_ready: bool = False
     _outbox: deque[_Outgoing] = field(default_factory=deque)
@@ -366,13 +367,16 @@ class Channel:
         """Queue ``message`` for the browser; it leaves with everything else posted this tick.
 
         Raises ``ValueError`` for a message over ``max_message_size`` or with more JSON
-        text than one websocket message takes, and :class:`LiveError` when the outbox is
-        full (the browser has not taken what was posted before).
+        text than one websocket message takes, ``TypeError`` for a value that cannot be
+        sent, and :class:`LiveError` when the outbox is full (the browser has not taken
+        what was posted before).
         """
         doc = self._document()
         message = cast(ServerMessage, prepare(message))
         try:
             measure(message, self.limit)
+        except TypeError as e:
+            raise TypeError(f"{message['type']} message refused: {e}") from None
         except ValueError as e:
             raise ValueError(f"{message['type']} message refused: {e} (BokehLive.max_message_size)") from None
         chunks: list[dict[str, Any]] = []
@@ -555,7 +559,7 @@ class Channel:
         message = parse_client_message(value)
         if isinstance(message, Rejected):
             self.refuse(message.reason)
-        elif message["type"] in ("output", "view"):
+        elif message["type"] in ("output", "view", "call"):
             try:
                 self.deliver(message)
             except Exception as e:
@@ -586,11 +590,11 @@ class Channel:
             if self._refused == MAX_LOGGED_PER_MODEL:
                 self._log_once(f"BokehLive {self.model.id}: further dropped messages are not logged")
 
-    def callback_failed(self, error: Exception) -> None:
+    def callback_failed(self, error: Exception, what: str = "a callback") -> None:
         """Log an exception of the app's own callback: the first with its traceback."""
         self._callback_errors += 1
         if self._callback_errors <= MAX_LOGGED_PER_MODEL and _LOG_BUDGET.allow():
-            log.error("%s", clean(f"a callback of BokehLive {self.model.id} raised {type(error).__name__}: {error}"),
+            log.error("%s", clean(f"{what} of BokehLive {self.model.id} raised {type(error).__name__}: {error}"),
                       exc_info=self._callback_errors == 1)
 
     @staticmethod

@@ -21,10 +21,19 @@ from bokeh.core.properties import Bool, Dict, Enum, Float, Instance, Int, List, 
 from bokeh.models.layouts import LayoutDOM
 
 from . import _bokeh_internals
+from .calls import Exposed
 from .channel import Channel, LiveError, clean
 from .editor import EDITOR_MODES, EditorAssets
-from .protocol import ClientMessages, Interrupt, Output, Restart, RunPython, ServerData, ServerMessage, ViewState
-from .shared import BROWSER_METRICS, MAX_MESSAGE_BYTES, MAX_PROGRESS_TEXT, MAX_TEXT_CHARS, VERSION, keep_tail
+from .protocol import Call, ClientMessages, Interrupt, Output, Restart, RunPython, ServerData, ServerMessage, ViewState
+from .shared import (
+    BROWSER_METRICS,
+    CALL_TIMEOUT,
+    MAX_MESSAGE_BYTES,
+    MAX_PROGRESS_TEXT,
+    MAX_TEXT_CHARS,
+    VERSION,
+    keep_tail,
+)
 
 if TYPE_CHECKING:
     from bokeh.document import Document
@@ -60,6 +69,7 @@ class BokehLive(LayoutDOM):
     _channel: Channel | None = None
     _made_here = False
     _guards: dict[Any, Callable[[str, Any, Any], None]] | None = None
+    _exposed: Exposed | None = None
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         for prop, env in (("pyodide_url", PYODIDE_URL_ENV), ("package_url", PACKAGE_URL_ENV)):
@@ -271,6 +281,28 @@ class BokehLive(LayoutDOM):
         message = RunPython(type="run_python", code=code, kwargs=kwargs, request_id="")
         return await self._live_channel().request(message, timeout)
 
+    def expose(self, fn: Callable[..., Any] | None = None, *, name: str | None = None,
+               timeout: float = CALL_TIMEOUT) -> Any:
+        """Let Python in the browser call ``fn`` on the server:
+        ``result = await bokeh_live.call("fn", *args, **kwargs)``. Usable as a decorator,
+        with or without arguments; returns ``fn`` unchanged. Exposing another function under
+        the same ``name`` (default: the function's ``__name__``) replaces it.
+
+        A plain function runs at once, holding the document lock, so it may change models;
+        keep it quick, as it holds up the session. A coroutine function runs as a task without
+        the lock (change models through ``doc.add_next_tick_callback``) and is cancelled after
+        ``timeout`` seconds. Its return value travels as ``send`` data does.
+
+        Arguments come from the browser: treat them as untrusted input, as a web form's.
+        An exception reaches the browser as its class name and message (never its
+        traceback, which is logged here): raise ones whose message may be shown.
+        """
+        def register(function: Callable[..., Any]) -> Callable[..., Any]:
+            self._calls().expose(name or str(getattr(function, "__name__", "")), function, timeout)
+            return function
+
+        return register if fn is None else register(fn)
+
     def interrupt(self) -> None:
         """Stop what this model runs in the browser now: its ``code`` and its calls.
 
@@ -379,6 +411,11 @@ class BokehLive(LayoutDOM):
     def _post(self, message: ServerMessage) -> None:
         self._live_channel().post(message)
 
+    def _calls(self) -> Exposed:
+        if self._exposed is None:
+            self._exposed = Exposed(self._post, lambda e, what: self._live_channel().callback_failed(e, what))
+        return self._exposed
+
     def _attach_document(self, doc: Document) -> None:
         under_server = doc.session_context is not None
         if under_server and not self._made_here:
@@ -396,10 +433,12 @@ class BokehLive(LayoutDOM):
     def _on_client_messages(self, event: ClientMessages) -> None:
         self._live_channel().receive(event)
 
-    def _on_message(self, message: Output | ViewState) -> None:
+    def _on_message(self, message: Output | ViewState | Call) -> None:
         channel = self._live_channel()
         if message["type"] == "output":
             self._set_output(message["data"])
+        elif message["type"] == "call":
+            self._calls().handle(message)
         elif message["state"] == "hidden":
             channel.disconnected("the page was left before answering (it may be kept in the browser's "
                                  "back/forward cache); calls fail until it is shown again")
@@ -476,6 +515,8 @@ def _watch_document(doc: Document, model: BokehLive) -> None:
         for each in list(models):
             if each._channel is not None:
                 each._channel.disconnected(reason)
+            if each._exposed is not None:
+                each._exposed.cancel_all()
 
     def session_destroyed(session_context: Any) -> None:
         fail_all("the Bokeh session ended before the browser answered")

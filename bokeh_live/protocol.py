@@ -4,7 +4,8 @@ Every message is a dict tagged by ``type``. The message types are named here and
 else on the Python side; ``bokehjs_ext/protocol.ts`` is the TypeScript twin, and
 ``tests/test_protocol.py`` keeps the two lists equal. PanelLive's five types
 (``server_data``, ``run_python``, ``output``, ``run_python_result``, ``run_python_error``)
-keep their shapes; ``cancel``, ``interrupt``, ``restart`` and ``view`` are ours.
+keep their shapes; ``cancel``, ``interrupt``, ``restart``, ``view`` and the calls the other
+way (``call``, ``call_result``, ``call_error``) are ours.
 
 Messages travel in batches on two Bokeh events of the model: :class:`ServerMessages`
 (server to browser, sent with ``document.callbacks.send_event``) and
@@ -18,13 +19,15 @@ reason, never an exception.
 
 from __future__ import annotations
 
+import datetime
 from dataclasses import dataclass
 from json.encoder import encode_basestring_ascii
 from typing import Any, Literal, TypedDict
 
+import numpy as np
 from bokeh.events import ModelEvent
 
-from .shared import MAX_DEPTH, MAX_ID_LENGTH
+from .shared import MAX_DEPTH, MAX_ID_LENGTH, MAX_NAME_LENGTH
 
 __all__ = (
     "ClientMessage",
@@ -74,7 +77,25 @@ class Restart(TypedDict):
     type: Literal["restart"]
 
 
-ServerMessage = ServerData | RunPython | Cancel | Interrupt | Restart
+class CallResult(TypedDict):
+    """What the exposed function of a ``bokeh_live.call`` returned."""
+
+    type: Literal["call_result"]
+    call_id: str
+    result: Any
+
+
+class CallError(TypedDict):
+    """The ``bokeh_live.call`` failed on the server: the exception's message and class name,
+    never its traceback (which may hold secrets)."""
+
+    type: Literal["call_error"]
+    call_id: str
+    error: str
+    error_type: str
+
+
+ServerMessage = ServerData | RunPython | Cancel | Interrupt | Restart | CallResult | CallError
 
 
 # --- browser to server --------------------------------------------------------------------
@@ -110,10 +131,21 @@ class ViewState(TypedDict):
     state: Literal["hidden", "shown"]
 
 
-ClientMessage = Output | RunPythonResult | RunPythonError | ViewState
+class Call(TypedDict):
+    """``await bokeh_live.call(name, *args, **kwargs)`` in the browser: call a function the
+    server exposed (``live.expose``); answered by a result or an error with the same id."""
 
-SERVER_MESSAGE_TYPES = ("server_data", "run_python", "cancel", "interrupt", "restart")
-CLIENT_MESSAGE_TYPES = ("output", "run_python_result", "run_python_error", "view")
+    type: Literal["call"]
+    call_id: str
+    name: str
+    args: list[Any]
+    kwargs: dict[str, Any]
+
+
+ClientMessage = Output | RunPythonResult | RunPythonError | ViewState | Call
+
+SERVER_MESSAGE_TYPES = ("server_data", "run_python", "cancel", "interrupt", "restart", "call_result", "call_error")
+CLIENT_MESSAGE_TYPES = ("output", "run_python_result", "run_python_error", "view", "call")
 
 
 # --- the two Bokeh events that carry batches ------------------------------------------------
@@ -158,13 +190,17 @@ class ClientMessages(ModelEvent):  # type: ignore[no-untyped-call]
 _MAP_OVERHEAD = len('{"type":"map","entries":[]}')
 
 
+#: Scalars Bokeh's serializer takes besides JSON's: numpy's numbers, dates and times.
+_SCALARS = (np.generic, datetime.date, datetime.time)
+
+
 def measure(value: Any, limit: int, *, max_depth: int = MAX_DEPTH) -> tuple[int, int]:
     """``(json_bytes, binary_bytes)`` of a value as Bokeh's server sends it: the UTF-8
     bytes of its JSON text (Bokeh's encoder escapes non-ASCII, 6 bytes a character) and
     the bytes of its binary buffers. Exact for strings, an upper bound for the rest.
 
     Raises ``ValueError`` once the two together pass ``limit`` (it stops walking there),
-    or past ``max_depth`` levels of nesting.
+    or past ``max_depth`` levels of nesting, and ``TypeError`` for a value that cannot be sent.
     """
     text = binary = 0
     stack: list[tuple[Any, int]] = [(value, 0)]
@@ -197,8 +233,12 @@ def measure(value: Any, limit: int, *, max_depth: int = MAX_DEPTH) -> tuple[int,
         elif hasattr(item, "itemsize") and hasattr(item, "__len__"):  # array.array
             binary += item.itemsize * len(item)
             text += 160
+        elif isinstance(item, _SCALARS):
+            text += 40
         else:
-            text += 24
+            # Caught here, not when the batch is serialized: that would lose the whole batch.
+            raise TypeError(f"a {type(item).__name__} cannot be sent to the browser: use JSON-like values, "
+                            "bytes, numpy arrays or DataFrames")
         if text + binary > limit:
             raise ValueError(f"larger than the limit of {limit} bytes")
     return text, binary
@@ -243,6 +283,9 @@ def parse_client_message(msg: Any) -> ClientMessage | Rejected:
             return Rejected("'view' takes a state of 'hidden' or 'shown'")
         return ViewState(type="view", state="hidden" if state == "hidden" else "shown")
 
+    if kind == "call":
+        return _parse_call(msg)
+
     if kind not in ("run_python_result", "run_python_error"):
         return Rejected(f"unknown message type {str(kind)[:40]!r}")
     rid = _request_id(msg)
@@ -259,3 +302,17 @@ def parse_client_message(msg: Any) -> ClientMessage | Rejected:
             or not isinstance(error_type, str) or not error_type.isidentifier() or len(error_type) > 200:
         return Rejected("'run_python_error' takes a string error and an optional identifier error_type")
     return RunPythonError(type="run_python_error", request_id=rid, error=error, error_type=error_type)
+
+
+def _parse_call(msg: dict[str, Any]) -> Call | Rejected:
+    if msg.keys() != {"type", "call_id", "name", "args", "kwargs"}:
+        return Rejected(f"'call' takes type, call_id, name, args, kwargs; got {_keys(msg)}")
+    call_id, name, args, kwargs = msg["call_id"], msg["name"], msg["args"], msg["kwargs"]
+    if not isinstance(call_id, str) or not 0 < len(call_id) <= MAX_ID_LENGTH:
+        return Rejected(f"'call' needs a string call_id of 1 to {MAX_ID_LENGTH} characters")
+    if not isinstance(name, str) or not 0 < len(name) <= MAX_NAME_LENGTH or not name.isidentifier():
+        return Rejected(f"'call' needs a name that is an identifier of at most {MAX_NAME_LENGTH} characters")
+    if not isinstance(args, list) or not isinstance(kwargs, dict) \
+            or not all(isinstance(k, str) and k.isidentifier() for k in kwargs):
+        return Rejected("'call' takes a list of args and a dict of kwargs named by identifiers")
+    return Call(type="call", call_id=call_id, name=name, args=args, kwargs=kwargs)

@@ -68,6 +68,13 @@ MAX_PROGRESS_TEXT = 200
 #: on every step. The last report of a run always leaves, when the run ends.
 PROGRESS_INTERVAL_MS = 50
 
+#: ``bokeh_live.call``: how long browser code waits for the server by default (s), how many
+#: of a model's calls may be waiting at once (each side holds to it), and the longest name
+#: a function may be exposed under.
+CALL_TIMEOUT = 30.0
+MAX_CALLS_IN_FLIGHT = 16
+MAX_NAME_LENGTH = 100
+
 #: What the browser reports for ``BokehLive.metrics()``: counts, and durations in ms.
 BROWSER_METRICS = ("python_start_ms", "packages_ms", "last_run_ms", "code_runs", "restarts")
 
@@ -153,7 +160,19 @@ class CancelRuns(TypedDict):
     ids: list[str]
 
 
-ToPython = RunCode | Config | ServerDataToWorker | Forget | CancelRuns
+class CallReply(TypedDict):
+    """The server's answer to a ``bokeh_live.call``: ``error`` (its message, never its
+    traceback) and ``error_type`` are null when it returned ``result``."""
+
+    kind: Literal["reply"]
+    model: str
+    id: str
+    result: Any
+    error: str | None
+    error_type: str | None
+
+
+ToPython = RunCode | Config | ServerDataToWorker | Forget | CancelRuns | CallReply
 
 
 class Stream(TypedDict):
@@ -194,6 +213,17 @@ class Progress(TypedDict):
     text: str
 
 
+class CallServer(TypedDict):
+    """``bokeh_live.call(name, *args, **kwargs)``: call a function the server exposes."""
+
+    kind: Literal["call"]
+    model: str
+    id: str
+    name: str
+    args: list[Any]
+    kwargs: dict[str, Any]
+
+
 class Done(TypedDict):
     kind: Literal["done"]
     model: str
@@ -209,4 +239,4 @@ class Failed(TypedDict):
     error_type: str
 
 
-FromPython = Stream | Display | SendToServer | Update | Progress | Done | Failed
+FromPython = Stream | Display | SendToServer | Update | Progress | CallServer | Done | Failed

@@ -379,6 +379,16 @@ export class BokehLiveView extends LayoutDOMView {
           this.runtime.restart("the server asked for a restart")
           break
         }
+        case "call_result": {
+          const transfer: Transferable[] = []
+          const result = to_worker(message.result, transfer)
+          this.reply(message.call_id, {result, error: null, error_type: null}, transfer)
+          break
+        }
+        case "call_error": {
+          this.reply(message.call_id, {result: null, error: message.error, error_type: message.error_type})
+          break
+        }
       }
     }
   }
@@ -422,6 +432,17 @@ export class BokehLiveView extends LayoutDOMView {
         this.apply_update(message)
         break
       }
+      case "call": {
+        const {id, name, args, kwargs} = message
+        if (!this.has_server()) {
+          this.reply(id, {result: null, error_type: "RuntimeError",
+            error: `this page has no Bokeh server, so bokeh_live.call('${name}') has nobody to call`})
+        } else {
+          this.channel.send({type: "call", call_id: id, name, args: from_worker(args) as unknown[],
+            kwargs: from_worker(kwargs) as {[name: string]: unknown}})
+        }
+        break
+      }
       case "progress": {
         if (this.runs.has(message.id)) {  // not a run the server stopped waiting for
           this.ui.progress(message.fraction, message.text)
@@ -447,6 +468,12 @@ export class BokehLiveView extends LayoutDOMView {
         break
       }
     }
+  }
+
+  /** The answer to a `bokeh_live.call` of this model's browser code. */
+  protected reply(id: string, answer: {result: unknown, error: string | null, error_type: string | null},
+                  transfer: Transferable[] = []): void {
+    this.runtime.post({kind: "reply", model: this.model.id, id, ...answer}, transfer)
   }
 
   /**

@@ -16,17 +16,22 @@ export type RunPython = {type: "run_python", code: string, kwargs: {[name: strin
 export type Cancel = {type: "cancel", request_id: string}
 export type Interrupt = {type: "interrupt"}
 export type Restart = {type: "restart"}
-export type ServerMessage = ServerData | RunPython | Cancel | Interrupt | Restart
+export type CallResult = {type: "call_result", call_id: string, result: unknown}
+export type CallError = {type: "call_error", call_id: string, error: string, error_type: string}
+export type ServerMessage = ServerData | RunPython | Cancel | Interrupt | Restart | CallResult | CallError
 
 // browser -> server
 export type Output = {type: "output", data: unknown}
 export type RunPythonResult = {type: "run_python_result", request_id: string, result: unknown}
 export type RunPythonError = {type: "run_python_error", request_id: string, error: string, error_type: string}
 export type ViewState = {type: "view", state: "hidden" | "shown"}
-export type ClientMessage = Output | RunPythonResult | RunPythonError | ViewState
+export type Call = {type: "call", call_id: string, name: string, args: unknown[], kwargs: {[name: string]: unknown}}
+export type ClientMessage = Output | RunPythonResult | RunPythonError | ViewState | Call
 
-export const SERVER_MESSAGE_TYPES: readonly ServerMessage["type"][] = ["server_data", "run_python", "cancel", "interrupt", "restart"]
-export const CLIENT_MESSAGE_TYPES: readonly ClientMessage["type"][] = ["output", "run_python_result", "run_python_error", "view"]
+export const SERVER_MESSAGE_TYPES: readonly ServerMessage["type"][] = [
+  "server_data", "run_python", "cancel", "interrupt", "restart", "call_result", "call_error"]
+export const CLIENT_MESSAGE_TYPES: readonly ClientMessage["type"][] = [
+  "output", "run_python_result", "run_python_error", "view", "call"]
 
 /**
  * A batch from the server, sent with `document.callbacks.send_event`. `chunks` carry the

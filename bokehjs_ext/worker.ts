@@ -9,7 +9,7 @@
  */
 
 /**
- * Page -> worker. `run`, `config`, `server_data`, `forget` and `cancel` go straight to
+ * Page -> worker. `run`, `config`, `server_data`, `forget`, `cancel` and `reply` go straight to
  * Python. The page sends what it posts in one task as one batch.
  */
 export type ToWorker =
@@ -22,6 +22,7 @@ export type ToWorker =
   | {kind: "server_data", model: string, data: unknown}
   | {kind: "forget", model: string}
   | {kind: "cancel", ids: string[]}
+  | {kind: "reply", model: string, id: string, result: unknown, error: string | null, error_type: string | null}
 
 /** Worker -> page. All but the first six come from Python (bokeh_live/_browser.py), in batches. */
 export type FromWorker =
@@ -36,6 +37,7 @@ export type FromWorker =
   | {kind: "send", model: string, data: unknown}
   | {kind: "update", model: string, id: string, target: string, props: {[name: string]: unknown}}
   | {kind: "progress", model: string, id: string, fraction: number, text: string}
+  | {kind: "call", model: string, id: string, name: string, args: unknown[], kwargs: {[name: string]: unknown}}
   | {kind: "done", model: string, id: string, result: unknown}
   | {kind: "failed", model: string, id: string, error: string, error_type: string}
 
@@ -149,6 +151,7 @@ export function worker_main(): void {
       case "server_data":
       case "forget":
       case "cancel":
+      case "reply":
         to_python(message.kind, message)
         break
       case "init":

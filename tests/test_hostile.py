@@ -63,9 +63,10 @@ def forge(session, messages=(), chunks=(), model=None):
     session.force_roundtrip()
 
 
-def watch_server_messages(session):
-    """The types of the server's messages as they reach the raw client. (Bokeh's Python
-    client applies no patch while it waits for a reply, so read them off the wire.)"""
+def watch_server_messages(session, whole=False):
+    """The types of the server's messages (``whole``: the messages) as they reach the raw
+    client. (Bokeh's Python client applies no patch while it waits for a reply, so read
+    them off the wire.)"""
     types = []
     connection = session._connection
     pop = connection._pop_message
@@ -77,7 +78,7 @@ def watch_server_messages(session):
                 data = event.get("msg_data") or {}
                 if isinstance(data, dict) and data.get("name") == ServerMessages.event_name:
                     batch = dict(data["values"]["entries"])["messages"]
-                    types.extend(dict(m["entries"])["type"] for m in batch)
+                    types.extend(dict(m["entries"]) if whole else dict(m["entries"])["type"] for m in batch)
         return message
     connection._pop_message = pop_and_record
     return types
@@ -311,3 +312,33 @@ def test_pending_calls_fail_when_the_session_ends_even_unwatched(app_server, mon
     with pytest.raises(LiveError, match="session ended"):
         call.result(30)
     assert time.monotonic() - start < 15
+
+
+def test_forged_calls_reach_only_exposed_functions_and_only_so_many_at_once(app_server):
+    started = []
+
+    def build(doc):
+        live = BokehLive(name="live", mode="headless")
+
+        @live.expose
+        async def slow(n):
+            started.append(n)
+            await asyncio.sleep(30)
+
+        doc.add_root(live)
+    case = "forged_calls"
+    app_server.app(build, case)
+    with attacker(app_server, case) as (session, doc):
+        received = watch_server_messages(session, whole=True)
+        forge(session)  # the view appears
+        forge(session, [{"type": "call", "call_id": "x", "name": "__import__", "args": ["os"], "kwargs": {}}])
+        forge(session, [{"type": "call", "call_id": f"c{i}", "name": "slow", "args": [i], "kwargs": {}}
+                        for i in range(20)])
+        wait_for(lambda: session.force_roundtrip() or len(received) >= 5, 10, what="the server's answers")
+        assert received[0] == {"type": "call_error", "call_id": "x", "error_type": "NameError",
+                               "error": "the server exposes no function '__import__' (exposed: slow)"}
+        assert [m["call_id"] for m in received[1:]] == ["c16", "c17", "c18", "c19"]  # past the bound: refused
+        assert all(m["error_type"] == "RuntimeError" and "at most 16 at once" in m["error"] for m in received[1:])
+        assert started == list(range(16))
+        live = server_live(doc)
+    wait_for(lambda: not live._exposed.running, 20, what="the session's calls to be cancelled when it ends")

@@ -61,6 +61,7 @@ GOOD = [
     {"type": "run_python_error", "request_id": "abc", "error": "Traceback..."},
     {"type": "view", "state": "hidden"},
     {"type": "view", "state": "shown"},
+    {"type": "call", "call_id": "call-1", "name": "query", "args": [1, "a"], "kwargs": {"limit": 10}},
 ]
 
 
@@ -73,6 +74,14 @@ def test_valid_messages_pass(message):
 
 BAD = [
     ("not a dict", "must be a dict"),
+    ({"type": "call", "call_id": "c", "name": "q", "args": []}, "'call' takes type, call_id, name, args, kwargs"),
+    ({"type": "call", "call_id": "", "name": "q", "args": [], "kwargs": {}}, "needs a string call_id"),
+    ({"type": "call", "call_id": "c" * 65, "name": "q", "args": [], "kwargs": {}}, "needs a string call_id"),
+    ({"type": "call", "call_id": "c", "name": "os.system", "args": [], "kwargs": {}}, "needs a name that is an identifier"),
+    ({"type": "call", "call_id": "c", "name": "q" * 101, "args": [], "kwargs": {}}, "needs a name"),
+    ({"type": "call", "call_id": "c", "name": 7, "args": [], "kwargs": {}}, "needs a name"),
+    ({"type": "call", "call_id": "c", "name": "q", "args": {}, "kwargs": {}}, "a list of args"),
+    ({"type": "call", "call_id": "c", "name": "q", "args": [], "kwargs": {"not-a-name": 1}}, "kwargs named by"),
     ({"type": "nope"}, "unknown message type"),
     ({"data": 1}, "unknown message type"),
     ({"type": "output"}, "takes the keys"),

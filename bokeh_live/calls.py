@@ -1,0 +1,110 @@
+"""Calls the other way: browser code calls functions the server exposes on its model.
+
+``live.expose(fn)`` on the server; ``await bokeh_live.call("fn", *args, **kwargs)`` in the
+browser. Each call has an id and ends exactly once on each side: with the function's result,
+with its exception's message and class name (never its traceback), or with a timeout (the
+browser's, and the server's own per function). Only exposed names can be called, at most
+``MAX_CALLS_IN_FLIGHT`` at a time per model, and arguments arrive as untrusted values that
+the protocol has already checked for shape and size: the function must judge their meaning.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import inspect
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from .protocol import Call, CallError, CallResult, ServerMessage
+from .shared import MAX_CALLS_IN_FLIGHT, MAX_NAME_LENGTH
+
+__all__ = ("Exposed",)
+
+#: An exception's message sent to the browser keeps at most this many characters.
+MAX_ERROR_CHARS = 1000
+
+
+@dataclass
+class _Function:
+    fn: Callable[..., Any]
+    timeout: float
+
+
+@dataclass
+class Exposed:
+    """The functions one ``BokehLive`` exposes, and its calls from the browser that run."""
+
+    reply: Callable[[ServerMessage], None]
+    on_exception: Callable[[Exception, str], None]  # the error, and what raised it
+    functions: dict[str, _Function] = field(default_factory=dict)
+    running: dict[str, asyncio.Task[None]] = field(default_factory=dict)
+
+    def expose(self, name: str, fn: Callable[..., Any], timeout: float) -> None:
+        if not callable(fn):
+            raise TypeError(f"expose() takes a function, not {type(fn).__name__}")
+        if not isinstance(name, str) or not name.isidentifier() or len(name) > MAX_NAME_LENGTH:
+            raise ValueError(f"an exposed name must be an identifier of at most {MAX_NAME_LENGTH} characters, "
+                             f"not {name!r}")
+        if not timeout > 0:
+            raise ValueError(f"timeout must be positive, not {timeout!r}")
+        self.functions[name] = _Function(fn, float(timeout))
+
+    def handle(self, message: Call) -> None:
+        """Run one call from the browser: a plain function now (holding the document lock, as
+        Bokeh callbacks do), a coroutine function as a task (without it)."""
+        call_id, name = message["call_id"], message["name"]
+        function = self.functions.get(name)
+        if function is None:
+            names = ", ".join(sorted(self.functions)) or "none"
+            self._fail(call_id, "NameError", f"the server exposes no function {name!r} (exposed: {names})")
+            return
+        if call_id in self.running or len(self.running) >= MAX_CALLS_IN_FLIGHT:
+            self._fail(call_id, "RuntimeError", f"{len(self.running)} calls of this model already run on the "
+                                                f"server (at most {MAX_CALLS_IN_FLIGHT} at once)")
+            return
+        try:
+            result = function.fn(*message["args"], **message["kwargs"])
+        except Exception as e:
+            self._raised(call_id, name, e)
+            return
+        if not inspect.isawaitable(result):
+            self._return(call_id, name, result)
+            return
+        task = asyncio.ensure_future(self._await(call_id, name, result, function.timeout))
+        self.running[call_id] = task
+        task.add_done_callback(lambda _: self.running.pop(call_id, None))
+
+    async def _await(self, call_id: str, name: str, awaitable: Any, timeout: float) -> None:
+        try:
+            result = await asyncio.wait_for(awaitable, timeout)
+        except asyncio.TimeoutError:
+            self._fail(call_id, "TimeoutError", f"{name} took longer than its {timeout} s on the server")
+        except Exception as e:
+            self._raised(call_id, name, e)
+        else:
+            self._return(call_id, name, result)
+
+    def cancel_all(self) -> None:
+        """The session ended: nothing will take the replies."""
+        for task in list(self.running.values()):
+            task.cancel()
+
+    def _return(self, call_id: str, name: str, result: Any) -> None:
+        try:
+            self.reply(CallResult(type="call_result", call_id=call_id, result=result))
+        except (TypeError, ValueError) as e:  # too large, or not a value that can travel
+            self._fail(call_id, type(e).__name__, f"the result of {name} cannot be sent: {e}")
+        except Exception:  # the session is gone: nobody waits for the answer
+            pass
+
+    def _raised(self, call_id: str, name: str, error: Exception) -> None:
+        self.on_exception(error, f"the exposed function {name}")  # the log gets its traceback
+        self._fail(call_id, type(error).__name__, str(error))
+
+    def _fail(self, call_id: str, error_type: str, error: str) -> None:
+        if len(error) > MAX_ERROR_CHARS:
+            error = error[:MAX_ERROR_CHARS] + "..."
+        with contextlib.suppress(Exception):  # the session is gone: nobody waits for the answer
+            self.reply(CallError(type="call_error", call_id=call_id, error=error, error_type=error_type))
