@@ -1,4 +1,4 @@
-"""send, output and run_python together: the server and the browser's Python talking both ways.
+"""send, output, run_python and calls from the browser: the server and the browser's Python talking both ways.
 
     bokeh serve --show examples/messaging.py
 
@@ -6,7 +6,9 @@
 - the browser answers with ``bokeh_live.send(summary)``, which becomes ``live.output`` on the
   server (watched with ``on_change``) and fills the bar chart;
 - ``await live.run_python("search(word)", word=...)`` queries the index the browser keeps,
-  from a coroutine callback decorated ``@without_document_lock``.
+  from a coroutine callback decorated ``@without_document_lock``;
+- the browser's code pulls what it needs from the server when it starts:
+  ``await bokeh_live.call("stopwords")`` calls a function the server exposes (``live.expose``).
 """
 from __future__ import annotations
 
@@ -31,12 +33,13 @@ import bokeh_live
 index = defaultdict(set)      # word -> numbers of the documents holding it
 counts = Counter()
 documents = []
+stopwords = set(await bokeh_live.call("stopwords", "en"))  # asked of the server, once
 
 @bokeh_live.on_server_data
 def add(text):
     number = len(documents)
     documents.append(text)
-    words = re.findall(r"[a-z']+", text.lower())
+    words = [w for w in re.findall(r"[a-z']+", text.lower()) if w not in stopwords]
     counts.update(words)
     for word in words:
         index[word].add(number)
@@ -49,7 +52,18 @@ def search(word):
 
 WORDS = ["alpha", "beta", "gamma", "delta", "server", "browser", "python", "bokeh", "worker", "plot", "data", "stream", "socket", "batch", "reply", "request"]
 
+STOPWORDS = {"en": ["the", "a", "and", "of", "to", "in"]}
+
 live = BokehLive(code=CODE, mode="compact", name="live", sizing_mode="stretch_width")
+
+
+@live.expose
+def stopwords(language):
+    # Called from the browser: its arguments are untrusted input, and this message reaches it.
+    if language not in STOPWORDS:
+        raise ValueError(f"no stopwords for {str(language)[:20]!r}; try one of {sorted(STOPWORDS)}")
+    return STOPWORDS[language]
+
 send_button = Button(label="Send a document to the browser", button_type="primary", name="send")
 query = TextInput(title="Ask the browser which documents hold a word", value="python", name="query")
 search_button = Button(label="Search in the browser", name="search")
@@ -64,7 +78,7 @@ chart.xaxis.major_label_orientation = 0.8
 
 
 def send_document():
-    text = " ".join(random.choices(WORDS, k=random.randint(5, 12))).capitalize() + "."
+    text = " ".join(random.choices(WORDS + STOPWORDS["en"], k=random.randint(5, 12))).capitalize() + "."
     live.send(text)
 
 

@@ -121,7 +121,8 @@ def test_messaging_send_output_and_run_python(page, served):
     except AssertionError as e:
         raise AssertionError(f"{e}; status: {model_prop(page, 'status', 'text')}\n{served.output()[-2000:]}") from None
     bars = model_prop(page, "bars", "data")
-    assert bars["words"] and sum(bars["counts"]) >= 15
+    assert bars["words"] and min(bars["counts"]) >= 1
+    assert not set(bars["words"]) & {"the", "a", "and", "of", "to", "in"}  # the server's stopwords, fetched by the browser
     set_prop(page, "query", "value", bars["words"][0])
     click(page, "search")
     found = wait_for(lambda: "documents</b>" in (model_prop(page, "found", "text") or "")
