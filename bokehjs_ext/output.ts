@@ -54,6 +54,11 @@ export class OutputArea {
     this.el.replaceChildren()
   }
 
+  /** What the output says, as text (Copy): plots and images count as nothing. */
+  text(): string {
+    return this.el.innerText
+  }
+
   /** Consecutive stream text shares one block, so lines flow as in a terminal. */
   stream(name: Stream, text: string): void {
     this.append(() => {

@@ -217,7 +217,15 @@ export const CSS = `
   color: var(--bl-fg); background: var(--bl-editor-bg); caret-color: var(--bl-fg);
   font-family: var(--bl-code-font); font-size: var(--bl-code-size); line-height: 1.55; white-space: pre;
 }
-.bl-output-pane { background: var(--bl-output-bg); min-height: 120px; }
+.bl-output-pane { background: var(--bl-output-bg); min-height: 120px; position: relative; }
+/* Clear and Copy: in the pane's corner, shown while the pointer or focus is in the pane */
+.bl-output-tools {
+  position: absolute; top: 6px; right: 8px; z-index: 1; display: flex; gap: 4px;
+  opacity: 0; transition: opacity 0.12s;
+}
+.bl-output-pane:hover .bl-output-tools, .bl-output-tools:focus-within { opacity: 1; }
+.bl-output-pane:has(.bl-output:empty) .bl-output-tools { display: none; }
+.bl-small { height: 22px; padding: 0 7px; font-size: 11.5px; gap: 4px; }
 .bl-root[data-mode="app"] .bl-output-pane, .bl-root[data-mode="debug"] .bl-output-pane { flex: 1 1 auto; }
 .bl-root[data-mode="app"] .bl-output-pane { background: transparent; min-height: 0; }
 .bl-root[data-mode="debug"] .bl-output-pane { min-height: 160px; }

@@ -75,6 +75,9 @@ export class LiveUI {
   protected readonly examples_select = select({class: "bl-select", title: "Examples"})
   protected readonly reset_button = button({class: "bl-button", type: "button", title: "Put the selected example's code back"})
   protected readonly copy_button = button({class: "bl-button", type: "button", title: "Copy the code"})
+  protected readonly clear_output_button = button({class: ["bl-button", "bl-small"], type: "button", title: "Clear the output"})
+  protected readonly copy_output_button = button({class: ["bl-button", "bl-small"], type: "button", title: "Copy the output as text"})
+  protected readonly output_tools = div({class: "bl-output-tools"}, this.clear_output_button, this.copy_output_button)
 
   protected editor: CodeEditor | null = null
   protected shadow: ShadowRoot | null = null
@@ -84,7 +87,7 @@ export class LiveUI {
   protected status: Status = "idle"
   protected run_started: number | null = null
   protected last_run: number | null = null
-  protected copied_timer: number | null = null
+  protected readonly copied_timers = new Map<HTMLElement, number>()
   /** The traceback in the output area, so a failure reported only by status is shown once. */
   protected shown_error: string | null = null
 
@@ -112,7 +115,14 @@ export class LiveUI {
     this.reset_button.append(icon("reset"), "Reset")
     this.reset_button.addEventListener("click", () => this.reset())
     this.copy_button.append(icon("copy"), span("Copy"))
-    this.copy_button.addEventListener("click", () => void this.copy())
+    this.copy_button.addEventListener("click", () => void this.copy(this.editor?.code ?? this.props.code, this.copy_button))
+    this.clear_output_button.append("Clear")
+    this.clear_output_button.addEventListener("click", () => {
+      this.output.clear()
+      this.shown_error = null
+    })
+    this.copy_output_button.append(icon("copy"), span("Copy"))
+    this.copy_output_button.addEventListener("click", () => void this.copy(this.output.text(), this.copy_output_button))
     this.examples_select.addEventListener("change", () => this.choose(this.examples_select.value))
   }
 
@@ -246,7 +256,9 @@ export class LiveUI {
       playground: "Pick an example or write code, then press Run",
       debug: "Nothing printed yet",
     }[mode as string] ?? ""
-    const output_pane = div({class: ["bl-pane", "bl-output-pane"]}, this.loading_el, this.progress_el, this.output.el)
+    // Clear and Copy where the output is something to read: not in an app's own display.
+    const tools = mode == "editor" || mode == "playground" || mode == "debug" ? this.output_tools : null
+    const output_pane = div({class: ["bl-pane", "bl-output-pane"]}, tools, this.loading_el, this.progress_el, this.output.el)
     switch (mode) {
       case "editor":
       case "playground": {
@@ -333,24 +345,22 @@ export class LiveUI {
     }
   }
 
-  protected async copy(): Promise<void> {
-    const code = this.editor?.code ?? this.props.code
+  /** Copy `text` to the clipboard; `source`'s label says "Copied" for a moment. */
+  protected async copy(text: string, source: HTMLElement): Promise<void> {
     try {
-      await navigator.clipboard.writeText(code)
+      await navigator.clipboard.writeText(text)
     } catch {
       // Without a secure context there is no clipboard API; a selected textarea still copies.
       const area = document.createElement("textarea")
-      area.value = code
+      area.value = text
       this.root_el.append(area)
       area.select()
       document.execCommand("copy")
       area.remove()
     }
-    const label = this.copy_button.lastElementChild!
+    const label = source.lastElementChild!
     label.textContent = "Copied"
-    if (this.copied_timer != null) {
-      clearTimeout(this.copied_timer)
-    }
-    this.copied_timer = setTimeout(() => label.textContent = "Copy", 1200)
+    clearTimeout(this.copied_timers.get(source))
+    this.copied_timers.set(source, window.setTimeout(() => label.textContent = "Copy", 1200))
   }
 }

@@ -186,3 +186,52 @@ def test_progress_checks_its_arguments():
         b.progress(0.5, "x" * 500)
     finally:
         b._model.reset(token)
+
+
+class Rich:
+    """An object with a notebook's rich representations: the richest one wins."""
+
+    def __init__(self, **reprs):
+        for name, value in reprs.items():
+            setattr(self, f"_repr_{name}_", lambda value=value: value)
+
+
+@pytest.mark.parametrize(("obj", "html"), [
+    (Rich(html="<b>bold</b>", png=b"\x89PNG"), "<b>bold</b>"),
+    (Rich(svg="<svg><circle r='4'/></svg>"), "<svg><circle r='4'/></svg>"),
+    (Rich(png=b"\x89PNG\r\n"), '<img src="data:image/png;base64,iVBORw0K" alt="">'),
+    (Rich(jpeg=(b"\xff\xd8", {"width": 10})), '<img src="data:image/jpeg;base64,/9g=" alt="">'),
+    (Rich(mimebundle={"image/png": "iVBORw0K\n", "text/plain": "<Rich>"}), '<img src="data:image/png;base64,iVBORw0K" alt="">'),
+    (Rich(html=None, svg="<svg/>"), "<svg/>"),  # a repr that declines passes to the next
+])
+def test_rich_representations_show_as_notebooks_show_them(posted, obj, html):
+    token = b._model.set("m")
+    try:
+        b.display(obj)
+        b._show(obj)
+    finally:
+        b._model.reset(token)
+    assert [(p["display"], p["data"]) for _, p in posted] == [("html", html)] * 2
+
+
+def test_a_matplotlib_figure_shows_as_a_png(posted):
+    Figure = type("Figure", (), {"__module__": "matplotlib.figure",
+                                 "savefig": lambda self, buffer, **options: buffer.write(b"\x89PNG")})
+    token = b._model.set("m")
+    try:
+        b.display(Figure())
+    finally:
+        b._model.reset(token)
+    assert posted[0][1]["data"] == '<img src="data:image/png;base64,iVBORw==" alt="">'
+
+
+def test_plain_objects_show_as_text_and_their_repr(posted):
+    token = b._model.set("m")
+    try:
+        b.display([1, 2])
+        b._show([1, 2])
+        b._show(Rich)  # a class with repr methods is not rich itself
+    finally:
+        b._model.reset(token)
+    assert [(p["display"], p["data"]) for _, p in posted] == [
+        ("text", "[1, 2]"), ("result", "[1, 2]"), ("result", repr(Rich))]

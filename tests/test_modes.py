@@ -270,6 +270,38 @@ def test_output_area_shows_results_html_text_and_errors(app_server, page):
     assert not shown(page, ".bl-result")  # the new run cleared the old output
 
 
+#: A 1x1 PNG image.
+PNG = "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8DwHwAFBQIAX8jx0gAAAABJRU5ErkJggg=="
+
+
+def test_rich_representations_show_and_the_output_clears_and_copies(app_server, page):
+    code = (
+        "import base64, bokeh_live\n"
+        "class Chart:\n"
+        "    def _repr_svg_(self):\n"
+        "        return '<svg width=\"40\" height=\"20\"><rect class=\"bar\" width=\"30\" height=\"10\"/></svg>'\n"
+        "class Photo:\n"
+        "    def _repr_png_(self):\n"
+        f"        return base64.b64decode('{PNG}')\n"
+        "bokeh_live.display(Chart())\n"
+        "print('hello output')\n"
+        "Photo()\n"  # the last expression shows by its richest form too
+    )
+    live = serve(app_server, page, code=code, mode="editor")
+    settled(live)
+    assert live.status == "ready", live.error
+    assert part(page, ".bl-html svg rect.bar") is not None
+    wait_for(lambda: page.execute_script(JS_PART + "const img = part('.bl-html img'); return img && img.naturalWidth == 1",
+                                         "live"), 10, what="the PNG image decoded")
+    page.execute_cdp_cmd("Browser.grantPermissions", {"permissions": ["clipboardReadWrite", "clipboardSanitizedWrite"],
+                                                      "origin": f"http://127.0.0.1:{app_server.port}"})
+    page.execute_script(JS_PART + "part('.bl-output-tools .bl-button:last-child').click()", "live")
+    copied = page.execute_async_script("navigator.clipboard.readText().then(arguments[0], (e) => arguments[0](String(e)))")
+    assert copied.strip() == "hello output"
+    page.execute_script(JS_PART + "part('.bl-output-tools .bl-button:first-child').click()", "live")
+    assert text(page, ".bl-output") == "" and not shown(page, ".bl-output-tools")
+
+
 def test_displayed_html_cannot_run_script_in_the_page(app_server, page):
     code = (
         "import bokeh_live\n"
