@@ -28,12 +28,15 @@ import contextvars
 import inspect
 import io
 import itertools
+import keyword
 import linecache
 import math
 import os
+import re
 import sys
 import time
 import traceback
+import types
 from collections.abc import Callable, Coroutine
 from json.encoder import encode_basestring, encode_basestring_ascii
 from types import CodeType
@@ -50,6 +53,7 @@ from .shared import (
     FRAME_TAG,
     INT_TAG,
     MAX_CALLS_IN_FLIGHT,
+    MAX_COMPLETIONS,
     MAX_DEPTH,
     MAX_INLINE_BYTES,
     MAX_MESSAGE_BYTES,
@@ -322,6 +326,9 @@ def handle(kind: str, message: dict[str, Any]) -> None:
     model = message["model"]
     if kind == "reply":
         _reply(model, message)
+    elif kind == "complete":
+        prefix, options = complete(model, message["before"])
+        _emit("completions", {"model": model, "id": message["id"], "prefix": prefix, "options": options})
     elif kind == "run":
         task = _start(_run_and_reply(model, message))
         if task is not None:
@@ -398,6 +405,85 @@ async def _run_and_reply(model: str, message: dict[str, Any]) -> None:
     if fresh and result is not None:
         _show(result)
     _emit("done", {"model": model, "id": message["id"], "result": payload})
+
+
+# --- completion ------------------------------------------------------------------------
+
+_TAIL = re.compile(r"[\w.]*$")
+_DOTTED = re.compile(r"((?:[^\W\d]\w*\.)*)([^\W\d]\w*)?")
+
+
+def complete(model: str, before: str) -> tuple[str, list[dict[str, str]]]:
+    """What could follow ``before`` (code up to the cursor) in ``model``'s namespace: the
+    identifier it ends with (the prefix to replace) and the names that start with it, from
+    the namespace, builtins and keywords, or an object's attributes after ``name.``.
+
+    Nothing is called: attributes are looked up statically, so completing never runs a
+    property or ``__getattr__`` of the user's objects (modules excepted)."""
+    tail = _TAIL.search(before[-1000:]).group()  # type: ignore[union-attr]  # always matches
+    match = _DOTTED.fullmatch(tail)
+    if match is None:  # after a literal or call ("'text'.up", "f().x"): nothing known
+        return re.search(r"\w*$", tail).group(), []  # type: ignore[union-attr]
+    path, prefix = match.group(1).split(".")[:-1], match.group(2) or ""
+    namespace = _namespaces.get(model, {})
+    if path:
+        found, obj = _lookup(namespace, path)
+        if not found:
+            return prefix, []
+        names = {name: _static(obj, name) for name in _dir(obj)}
+    else:
+        names = {**{name: getattr(builtins, name) for name in dir(builtins)}, **namespace}
+        names.update((word, keyword) for word in [*keyword.kwlist, *keyword.softkwlist])
+    private = prefix.startswith("_")
+    chosen = sorted(name for name in names if name.startswith(prefix) and (private or not name.startswith("_")))
+    return prefix, [{"label": name, "type": _kind(names[name])} for name in chosen[:MAX_COMPLETIONS]]
+
+
+def _lookup(namespace: dict[str, Any], path: list[str]) -> tuple[bool, Any]:
+    if path[0] in namespace:
+        obj = namespace[path[0]]
+    elif hasattr(builtins, path[0]):
+        obj = getattr(builtins, path[0])
+    else:
+        return False, None
+    for name in path[1:]:
+        obj = _static(obj, name)
+        if obj is _MISSING:
+            return False, None
+    return True, obj
+
+
+_MISSING = object()
+
+
+def _static(obj: Any, name: str) -> Any:
+    if isinstance(obj, types.ModuleType):
+        return getattr(obj, name, _MISSING)  # modules run no user properties; lazy submodules load
+    try:
+        return inspect.getattr_static(obj, name)
+    except AttributeError:
+        return _MISSING
+
+
+def _dir(obj: Any) -> list[str]:
+    try:
+        return dir(obj)
+    except Exception:
+        return []
+
+
+def _kind(value: Any) -> str:
+    if value is keyword:
+        return "keyword"
+    if isinstance(value, types.ModuleType):
+        return "namespace"
+    if isinstance(value, type):
+        return "class"
+    if isinstance(value, property):
+        return "property"
+    if callable(value) or isinstance(value, (staticmethod, classmethod)):
+        return "function"
+    return "variable"
 
 
 # --- running code -----------------------------------------------------------------------

@@ -75,6 +75,10 @@ CALL_TIMEOUT = 30.0
 MAX_CALLS_IN_FLIGHT = 16
 MAX_NAME_LENGTH = 100
 
+#: The editor's completions: at most this many options, and how long it waits for them (ms).
+MAX_COMPLETIONS = 500
+COMPLETE_TIMEOUT_MS = 1500
+
 #: What the browser reports for ``BokehLive.metrics()``: counts, and durations in ms.
 BROWSER_METRICS = ("python_start_ms", "packages_ms", "last_run_ms", "code_runs", "restarts")
 
@@ -172,7 +176,17 @@ class CallReply(TypedDict):
     error_type: str | None
 
 
-ToPython = RunCode | Config | ServerDataToWorker | Forget | CancelRuns | CallReply
+class Complete(TypedDict):
+    """The editor asks what could follow ``before`` (the code up to the cursor) in the
+    model's live namespace."""
+
+    kind: Literal["complete"]
+    model: str
+    id: str
+    before: str
+
+
+ToPython = RunCode | Config | ServerDataToWorker | Forget | CancelRuns | CallReply | Complete
 
 
 class Stream(TypedDict):
@@ -224,6 +238,21 @@ class CallServer(TypedDict):
     kwargs: dict[str, Any]
 
 
+class Completion(TypedDict):
+    label: str
+    type: str  # CodeMirror's completion types: variable, function, class, namespace, keyword...
+
+
+class Completions(TypedDict):
+    """What could replace ``prefix``, the identifier the cursor ends."""
+
+    kind: Literal["completions"]
+    model: str
+    id: str
+    prefix: str
+    options: list[Completion]
+
+
 class Done(TypedDict):
     kind: Literal["done"]
     model: str
@@ -239,4 +268,4 @@ class Failed(TypedDict):
     error_type: str
 
 
-FromPython = Stream | Display | SendToServer | Update | Progress | CallServer | Done | Failed
+FromPython = Stream | Display | SendToServer | Update | Progress | CallServer | Completions | Done | Failed

@@ -13,7 +13,8 @@ import {
 import type {DecorationSet} from "@codemirror/view"
 import {defaultKeymap, history, historyKeymap, indentWithTab} from "@codemirror/commands"
 import {HighlightStyle, bracketMatching, indentOnInput, indentUnit, syntaxHighlighting} from "@codemirror/language"
-import {closeBrackets, closeBracketsKeymap} from "@codemirror/autocomplete"
+import {autocompletion, closeBrackets, closeBracketsKeymap} from "@codemirror/autocomplete"
+import type {CompletionContext, CompletionResult} from "@codemirror/autocomplete"
 import {python} from "@codemirror/lang-python"
 import {tags as t} from "@lezer/highlight"
 
@@ -45,6 +46,15 @@ const theme = EditorView.theme({
   "&.cm-focused .cm-matchingBracket": {backgroundColor: "var(--bl-bracket)", outline: "1px solid var(--bl-bracket-border)"},
   "&.cm-focused .cm-nonmatchingBracket": {backgroundColor: "var(--bl-error-bg)"},
   ".cm-bl-error-line": {backgroundColor: "var(--bl-error-bg)", boxShadow: "inset 3px 0 var(--bl-error)"},
+  ".cm-tooltip": {
+    color: "var(--bl-fg)", backgroundColor: "var(--bl-editor-bg)", border: "1px solid var(--bl-border)",
+    borderRadius: "6px", boxShadow: "0 4px 14px rgb(0 0 0 / 0.18)", overflow: "hidden",
+  },
+  ".cm-tooltip-autocomplete > ul": {fontFamily: "var(--bl-code-font)", fontSize: "var(--bl-code-size)"},
+  ".cm-tooltip-autocomplete > ul > li": {padding: "1px 10px 1px 4px"},
+  ".cm-tooltip-autocomplete > ul > li[aria-selected]": {color: "var(--bl-fg)", backgroundColor: "var(--bl-selection)"},
+  ".cm-completionIcon": {color: "var(--bl-muted)"},
+  ".cm-completionMatchedText": {textDecoration: "none", fontWeight: "600"},
 })
 
 /** The line the last traceback points at, marked until the code is edited or runs again. */
@@ -68,10 +78,29 @@ const error_line = StateField.define<DecorationSet>({
   provide: (field) => EditorView.decorations.from(field),
 })
 
+type Completions = {prefix: string, options: {label: string, type: string}[]}
+
+/** Completion from the model's live namespace: names, attributes after a dot, keywords. */
+function live_completions(complete: (before: string) => Promise<Completions | null>) {
+  return async (context: CompletionContext): Promise<CompletionResult | null> => {
+    const word = context.matchBefore(/[\w.]*/)
+    if (!context.explicit && (word == null || word.from == word.to)) {
+      return null  // typing starts it; an empty place needs Ctrl+Space
+    }
+    const before = context.state.sliceDoc(Math.max(0, context.pos - 1000), context.pos)
+    const found = await complete(before)
+    if (found == null || context.aborted) {
+      return null
+    }
+    return {from: context.pos - found.prefix.length, options: found.options, validFor: /^\w*$/}
+  }
+}
+
 export class CodeMirrorEditor {
   readonly view: EditorView
 
-  constructor(root: ShadowRoot, code: string, run: (code: string) => void) {
+  constructor(root: ShadowRoot, code: string, run: (code: string) => void,
+              complete: (before: string) => Promise<Completions | null>) {
     const run_binding = {key: "Mod-Enter", run: () => { run(this.code); return true }, preventDefault: true}
     const extensions: Extension[] = [
       // Above the default keymap, which binds Mod-Enter to "insert blank line".
@@ -87,6 +116,7 @@ export class CodeMirrorEditor {
       indentOnInput(),
       bracketMatching(),
       closeBrackets(),
+      autocompletion({override: [live_completions(complete)], activateOnTypingDelay: 150}),
       highlightActiveLine(),
       syntaxHighlighting(highlight),
       python(),

@@ -11,6 +11,7 @@ import {Model} from "@bokehjs/model"
 
 import {EDITOR_EXTENSION, EDITOR_GLOBAL, EDITOR_READY_EVENT} from "./shared"
 import {bundle_url} from "./runtime"
+import type {Completion} from "./worker"
 
 /** What both editors offer (the CodeMirror one is bokehjs_editor/codemirror.ts). */
 export interface Editor {
@@ -23,7 +24,12 @@ export interface Editor {
   destroy(): void
 }
 
-type EditorClass = new (root: ShadowRoot, code: string, run: (code: string) => void) => Editor
+/** What could replace `prefix`, the identifier before the cursor; null: nothing to offer. */
+export type Completions = {prefix: string, options: Completion[]}
+/** Asks the model's live namespace what could follow `before` (the code up to the cursor). */
+export type Complete = (before: string) => Promise<Completions | null>
+
+type EditorClass = new (root: ShadowRoot, code: string, run: (code: string) => void, complete: Complete) => Editor
 
 type EditorScope = {[EDITOR_GLOBAL]?: EditorClass}
 
@@ -121,7 +127,7 @@ export class CodeEditor implements Editor {
   protected error: number | null = null
   protected destroyed = false
 
-  constructor(root: ShadowRoot, code: string, run: (code: string) => void) {
+  constructor(root: ShadowRoot, code: string, run: (code: string) => void, complete: Complete) {
     this.current = new PlainEditor(code, run)
     this.dom = document.createElement("div")
     this.dom.className = "bl-code-editor"
@@ -131,7 +137,7 @@ export class CodeEditor implements Editor {
         return
       }
       const plain = this.current
-      this.current = new CodeMirror(root, plain.code, run)
+      this.current = new CodeMirror(root, plain.code, run, complete)
       this.current.mark_error(this.error)
       plain.dom.replaceWith(this.current.dom)
       plain.destroy()

@@ -18,10 +18,11 @@ import type {FromWorker} from "./worker"
 import {Tail, from_worker, keep_tail, to_worker} from "./values"
 import type {Chunk} from "./chunks"
 import {Channel} from "./channel"
-import {MAX_MESSAGE_BYTES, VERSION} from "./shared"
+import {COMPLETE_TIMEOUT_MS, MAX_MESSAGE_BYTES, VERSION} from "./shared"
 import {CSS, LiveUI, default_width} from "./ui"
 import {refuse_update} from "./allow"
 import {EditorAssets} from "./editor"
+import type {Completions} from "./editor"
 
 /** A run in the worker: the model's `code`, or a server's `run_python` call. */
 type Run = {kind: "code" | "call", stdout: Tail, stderr: Tail, timer?: number, stopped?: string, start?: () => void,
@@ -41,7 +42,14 @@ export class BokehLiveView extends LayoutDOMView {
   declare model: BokehLive
 
   protected runtime!: Runtime
-  protected ui = new LiveUI({run: (code) => this.run_from_ui(code), stop: () => this.stop_code(`${STOPPED}: stopped from the page`)})
+  protected ui = new LiveUI({
+    run: (code) => this.run_from_ui(code),
+    stop: () => this.stop_code(`${STOPPED}: stopped from the page`),
+    complete: (before) => this.complete(before),
+  })
+  /** The editor's completion requests waiting for the worker, by id. */
+  protected completions = new Map<string, (found: Completions | null) => void>()
+  protected completion_number = 0
   protected runs = new Map<string, Run>()
   protected code_run: string | null = null
   protected code_runs = 0
@@ -325,6 +333,27 @@ export class BokehLiveView extends LayoutDOMView {
     this.runtime.run(this.model.id, id, this.model.code, {}, true)
   }
 
+  /**
+   * What could follow `before` in this model's namespace, asked of the worker; null when
+   * Python is not ready, or busy beyond COMPLETE_TIMEOUT_MS (a run that never awaits).
+   */
+  protected complete(before: string): Promise<Completions | null> {
+    if (this.runtime.state != "ready") {
+      return Promise.resolve(null)
+    }
+    const id = `complete-${++this.completion_number}`
+    return new Promise((resolve) => {
+      const timer = window.setTimeout(() => end(null), COMPLETE_TIMEOUT_MS)
+      const end = (found: Completions | null) => {
+        clearTimeout(timer)
+        this.completions.delete(id)
+        resolve(found)
+      }
+      this.completions.set(id, end)
+      this.runtime.post({kind: "complete", model: this.model.id, id, before})
+    })
+  }
+
   /** Stop the running `code` (the Stop button, Esc, run_timeout); `reason` ends its error. */
   stop_code(reason: string): void {
     const id = this.code_run
@@ -430,6 +459,10 @@ export class BokehLiveView extends LayoutDOMView {
       }
       case "update": {
         this.apply_update(message)
+        break
+      }
+      case "completions": {
+        this.completions.get(message.id)?.({prefix: message.prefix, options: message.options})
         break
       }
       case "call": {

@@ -10,6 +10,7 @@ import {button, div, kbd, option, select, span} from "@bokehjs/core/dom"
 import type {Dict} from "@bokehjs/core/types"
 
 import {CodeEditor} from "./editor"
+import type {Complete} from "./editor"
 import {OutputArea, error_line, error_summary} from "./output"
 import type {Stream} from "./output"
 import {ICONS} from "./icons"
@@ -26,6 +27,8 @@ export interface UIHost {
   run(code: string): void
   /** Stop the running code (the Stop button, Esc). */
   stop(): void
+  /** The editor's completions, from the model's live namespace. */
+  complete: Complete
 }
 
 export type UIProps = {mode: Mode, code: string, theme: Theme, examples: Dict<string>}
@@ -293,7 +296,7 @@ export class LiveUI {
       if (this.shadow == null) {
         throw new Error("the editor needs the view's shadow root")
       }
-      this.editor = new CodeEditor(this.shadow, this.props.code, (code) => this.host.run(code))
+      this.editor = new CodeEditor(this.shadow, this.props.code, (code) => this.host.run(code), this.host.complete)
     }
     return this.editor
   }

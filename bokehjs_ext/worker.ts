@@ -9,7 +9,7 @@
  */
 
 /**
- * Page -> worker. `run`, `config`, `server_data`, `forget`, `cancel` and `reply` go straight to
+ * Page -> worker. All but `batch`, `init` and `load` go straight to
  * Python. The page sends what it posts in one task as one batch.
  */
 export type ToWorker =
@@ -23,6 +23,7 @@ export type ToWorker =
   | {kind: "forget", model: string}
   | {kind: "cancel", ids: string[]}
   | {kind: "reply", model: string, id: string, result: unknown, error: string | null, error_type: string | null}
+  | {kind: "complete", model: string, id: string, before: string}
 
 /** Worker -> page. All but the first six come from Python (bokeh_live/_browser.py), in batches. */
 export type FromWorker =
@@ -38,8 +39,12 @@ export type FromWorker =
   | {kind: "update", model: string, id: string, target: string, props: {[name: string]: unknown}}
   | {kind: "progress", model: string, id: string, fraction: number, text: string}
   | {kind: "call", model: string, id: string, name: string, args: unknown[], kwargs: {[name: string]: unknown}}
+  | {kind: "completions", model: string, id: string, prefix: string, options: Completion[]}
   | {kind: "done", model: string, id: string, result: unknown}
   | {kind: "failed", model: string, id: string, error: string, error_type: string}
+
+/** One option the editor offers; `type` is one of CodeMirror's completion types. */
+export type Completion = {label: string, type: string}
 
 export function worker_main(): void {
   type Scope = {
@@ -152,6 +157,7 @@ export function worker_main(): void {
       case "forget":
       case "cancel":
       case "reply":
+      case "complete":
         to_python(message.kind, message)
         break
       case "init":

@@ -235,3 +235,19 @@ def test_plain_objects_show_as_text_and_their_repr(posted):
         b._model.reset(token)
     assert [(p["display"], p["data"]) for _, p in posted] == [
         ("text", "[1, 2]"), ("result", "[1, 2]"), ("result", repr(Rich))]
+
+
+def test_completion_offers_names_attributes_and_keywords_without_running_anything():
+    run("import math\nalpha_value = 1\nclass Box:\n    width = 3\n    @property\n    def costly(self):\n"
+        "        raise RuntimeError('ran')\nbox = Box()", fresh=True)
+    labels = lambda before: (b.complete("m", before)[0], [o["label"] for o in b.complete("m", before)[1]])  # noqa: E731
+    assert labels("x = alp") == ("alp", ["alpha_value"])
+    assert labels("math.sq") == ("sq", ["sqrt"])
+    assert labels("box.") == ("", ["costly", "width"])  # the property is listed, never run
+    assert labels("whi") == ("whi", ["while"])
+    assert "print" in labels("pri")[1] and labels("_")[1]  # builtins; private names only when asked
+    assert labels("nothing_here.x") == ("x", []) and labels("'text'.up") == ("up", [])
+    kinds = {o["label"]: o["type"] for o in b.complete("m", "")[1]}
+    assert kinds["math"] == "namespace" and kinds["Box"] == "class" and kinds["alpha_value"] == "variable"
+    assert kinds["print"] == "function" and kinds["while"] == "keyword"
+    assert {o["label"]: o["type"] for o in b.complete("m", "box.")[1]} == {"costly": "property", "width": "variable"}

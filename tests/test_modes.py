@@ -302,6 +302,28 @@ def test_rich_representations_show_and_the_output_clears_and_copies(app_server, 
     assert text(page, ".bl-output") == "" and not shown(page, ".bl-output-tools")
 
 
+def test_the_editor_completes_from_the_live_namespace(app_server, page):
+    live = serve(app_server, page, code="import math\nsamples = [3, 1, 2]\nsample_rate = 44_100", mode="editor")
+    settled(live)
+    wait_for(lambda: part(page, ".cm-content"), 30, what="CodeMirror")
+
+    def offered():
+        return page.execute_script(JS_PART + """
+            const list = part('.cm-tooltip-autocomplete');
+            return list ? [...list.querySelectorAll('li')].map((li) => li.textContent) : null;""", "live")
+
+    type_into_editor(page, "samp")  # names the code defined
+    assert wait_for(offered, 10, what="completions") == ["sample_rate", "samples"]
+    screenshot(page, "completion")
+    ActionChains(page).send_keys(Keys.ENTER).perform()
+    assert editor_text(page) == "sample_rate"
+    type_into_editor(page, "\nmath.sq", replace=False)  # attributes of a module in the namespace
+    assert wait_for(offered, 10, what="math's completions") == ["sqrt"]
+    time.sleep(0.5)  # as a person reads the list before accepting: no query still in flight
+    ActionChains(page).send_keys(Keys.ENTER).perform()
+    assert editor_text(page) == "sample_rate\nmath.sqrt"
+
+
 def test_displayed_html_cannot_run_script_in_the_page(app_server, page):
     code = (
         "import bokeh_live\n"
