@@ -53,7 +53,7 @@ PACKAGE_URL_ENV = "BOKEH_LIVE_PACKAGE_URL"
 SERVER_OWNED = frozenset({
     "mode", "auto_run", "packages", "pyodide_url", "value", "output", "max_message_size",
     "examples", "theme", "allow_update", "run_timeout", "sandbox", "package_url", "auto_packages",
-    "requirements", "index_urls", "editor_assets", "version",
+    "requirements", "index_urls", "editor_assets", "version", "persist",
 })
 
 
@@ -211,6 +211,14 @@ class BokehLive(LayoutDOM):
     examples = Dict(String, String, default={}, help="""
     Named code examples (name to code) offered by the playground mode's menu. Picking
     one puts its code in the editor and runs it.
+    """)
+
+    persist = Bool(default=False, help="""
+    Keep what the visitor writes in the editor across reloads of the page: the browser
+    stores it (``localStorage``, per page path and model ``name``, which must be set) when
+    it runs and when the page is left, and on the next load it replaces ``code`` (the
+    server sees the change; with ``auto_run`` it runs). Only for editors whose code the
+    visitor owns: the stored text wins over the app's ``code``.
     """)
 
     theme = Enum("auto", "light", "dark", default="auto", help="""

@@ -93,6 +93,7 @@ export class BokehLiveView extends LayoutDOMView {
   override async lazy_initialize(): Promise<void> {
     await super.lazy_initialize()
     this.renew_code_settled()
+    this.restore_code()  // before the signals are connected: the first run runs it, once
     this.runtime = this.model.runtime()
     this.runtime.attach(this.model.id, this.listener)
     this.channel = new Channel(this.model, (messages) => this.on_server(messages))
@@ -114,6 +115,7 @@ export class BokehLiveView extends LayoutDOMView {
    * until the page is shown again.
    */
   protected readonly page_hidden = (event: PageTransitionEvent) => {
+    this.save_code()
     if (event.persisted) {
       this.channel.send({type: "view", state: "hidden"})
     }
@@ -154,6 +156,7 @@ export class BokehLiveView extends LayoutDOMView {
   }
 
   override remove(): void {
+    this.save_code()
     window.removeEventListener("pagehide", this.page_hidden)
     window.removeEventListener("pageshow", this.page_shown)
     this.runtime.detach(this.model.id, this.listener)
@@ -648,8 +651,42 @@ export class BokehLiveView extends LayoutDOMView {
     return this.runs.get(id)?.kind != "code" || id == this.code_run
   }
 
+  // --- persist: the editor's text across reloads -------------------------------------------
+
+  protected storage_key(): string | null {
+    const {persist, name} = this.model
+    if (!persist) {
+      return null
+    }
+    if (name == null) {
+      console.warn("bokeh_live: persist needs the model's name, to know its text again after a reload")
+      return null
+    }
+    return `bokeh_live:code:${location.pathname}:${name}`
+  }
+
+  protected restore_code(): void {
+    const key = this.storage_key()
+    try {
+      const saved = key != null ? localStorage.getItem(key) : null
+      if (saved != null && saved != this.model.code) {
+        this.model.code = saved
+      }
+    } catch {}  // no storage here (a sandboxed frame, a privacy mode): nothing to restore
+  }
+
+  protected save_code(): void {
+    const key = this.storage_key()
+    try {
+      if (key != null) {
+        localStorage.setItem(key, this.ui.code ?? this.model.code)
+      }
+    } catch {}  // full, or not allowed: the text is simply not kept
+  }
+
   /** The editor ran `code`: keep the server's `code` in step and run it even if unchanged. */
   protected run_from_ui(code: string): void {
+    this.save_code()
     if (this.model.code != code) {
       this.model.code = code  // with auto_run, the change itself starts the run
       if (this.model.auto_run) {
@@ -688,6 +725,7 @@ export namespace BokehLive {
     version: p.Property<string>
     progress: p.Property<[number, string] | null>
     browser_metrics: p.Property<Dict<number>>
+    persist: p.Property<boolean>
   }
 }
 
@@ -768,6 +806,7 @@ export class BokehLive extends LayoutDOM {
       version:          [ Str, VERSION ],
       progress:         [ Nullable(Tuple(Float, Str)), null ],
       browser_metrics:  [ Dict(Float), {} ],
+      persist:          [ Bool, false ],
     }))
   }
 }

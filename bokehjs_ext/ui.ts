@@ -216,6 +216,11 @@ export class LiveUI {
     this.progress_text.textContent = text != "" ? `${text} · ${percent}%` : `${percent}%`
   }
 
+  /** What the editor holds now (null without an editor): it may differ from `code` until run. */
+  get code(): string | null {
+    return this.editor?.code ?? null
+  }
+
   /** A new run of the model's code starts: forget the last one's output. */
   clear(): void {
     this.progress(null)

@@ -324,6 +324,27 @@ def test_the_editor_completes_from_the_live_namespace(app_server, page):
     assert editor_text(page) == "sample_rate\nmath.sqrt"
 
 
+def test_persist_keeps_the_editors_text_across_a_reload(app_server, page):
+    def build(doc):
+        doc.add_root(BokehLive(name="live", mode="editor", code="print('from the app')", persist=True))
+    url = app_server.app(build)
+    page.get(url)
+    settled(app_server.doc(url).select_one({"name": "live"}))
+    wait_for(lambda: part(page, ".cm-content"), 30, what="CodeMirror")
+    type_into_editor(page, "print('mine')")
+    ctrl(page, Keys.ENTER)  # runs, and is kept
+    type_into_editor(page, "\nprint('not run yet')", replace=False)  # kept when the page is left
+    page.refresh()
+    live = wait_for(lambda: len(app_server.docs[url.rsplit("=", 1)[1]]) == 2
+                    and app_server.doc(url).select_one({"name": "live"}), 30, what="the new session")
+    settled(live)
+    assert live.code == "print('mine')\nprint('not run yet')"  # the server sees the restored text
+    assert live.stdout == "mine\nnot run yet\n"  # and it ran
+    time.sleep(0.5)  # a second run, had one started, would have ended by now
+    assert live.metrics()["code_runs"] == 1
+    assert editor_text(page) == live.code
+
+
 def test_displayed_html_cannot_run_script_in_the_page(app_server, page):
     code = (
         "import bokeh_live\n"
