@@ -8,29 +8,10 @@ import type {JsonItem} from "@bokehjs/embed"
 import type {ViewManager} from "@bokehjs/core/view_manager"
 import {sanitize_html} from "./sanitize"
 import {refuse_item} from "./allow"
+import {CODE_LINE} from "./traceback"
 
 export type Stream = "stdout" | "stderr"
 
-/** A traceback line naming a line of the model's code (bokeh_live/_browser.py: CODE_FILENAME). */
-const CODE_LINE = /^(\s*File "<code>", )(line (\d+))(.*)$/
-
-/** The exception line of a traceback: what a one-line status shows. */
-export function error_summary(traceback: string): string {
-  const lines = traceback.trimEnd().split("\n")
-  return lines[lines.length - 1].trim()
-}
-
-/** The line of the model's code where the error happened: the innermost frame in it. */
-export function error_line(traceback: string): number | null {
-  let found: number | null = null
-  for (const line of traceback.split("\n")) {
-    const match = CODE_LINE.exec(line)
-    if (match != null) {
-      found = Number(match[3])
-    }
-  }
-  return found
-}
 
 function is_json_item(data: unknown): data is JsonItem {
   const item = data as Partial<JsonItem> | null

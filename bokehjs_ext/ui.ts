@@ -11,7 +11,8 @@ import type {Dict} from "@bokehjs/core/types"
 
 import {CodeEditor} from "./editor"
 import type {Complete} from "./editor"
-import {OutputArea, error_line, error_summary} from "./output"
+import {OutputArea} from "./output"
+import {error_line, error_summary} from "./traceback"
 import type {Stream} from "./output"
 import {ICONS} from "./icons"
 
