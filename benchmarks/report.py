@@ -220,6 +220,16 @@ def table(results: dict[str, Any]) -> list[Row]:
                     fig["live"][k] < 20 if k == "p50_ms" else None)
             row("11 nginx", f"run_python('1') {name} through nginx", _num(fig["live"][k], " ms"),
                 "bare Bokeh event round trip through nginx", _num(fig["bare"][k], " ms"), fig["live"][k] / fig["bare"][k])
+
+    fig = f.get("parallel")
+    if not failed("12 parallel", fig):
+        for key, value in fig.items():
+            if key.endswith("_calls"):
+                calls = int(key.split("_")[0])
+                row("12 parallel", f"{calls} CPU-bound calls of {_num(value['one_call_s'], ' s')} each, "
+                    f"{calls} models in {calls} workers", _num(value[f"{calls}_workers_s"], " s"),
+                    f"the same models in one worker ({fig['cores']} cores)", _num(value["one_worker_s"], " s"),
+                    value["ratio"], "<= 0.6" if calls == 2 else "", value["ratio"] <= 0.6 if calls == 2 else None)
     return rows
 
 

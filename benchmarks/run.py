@@ -71,6 +71,7 @@ class Settings:
     sessions: int = 40               # open sessions for the memory figure
     recovery_reps: int = 5           # runaway calls per kind of page (median reported)
     recovery_cycles: int = 100       # runaway/restart cycles for the leak figure
+    parallel_seconds: float = 1.0    # CPU time of one call in the parallel figure
 
     @classmethod
     def make(cls, quick: bool, max_mb: float | None) -> Settings:
@@ -79,7 +80,7 @@ class Settings:
             s.calls, s.throughput_calls, s.throughput_reps, s.issue7_calls = 20, 200, 1, 20
             s.sizes_mb, s.startup_reps, s.sessions, s.data_timeout = [1], 1, 5, 60.0
             s.model_counts, s.data_reps = [1, 10], 1
-            s.recovery_reps, s.recovery_cycles = 1, 3
+            s.recovery_reps, s.recovery_cycles, s.parallel_seconds = 1, 3, 0.3
         if max_mb is not None:
             s.sizes_mb = [mb for mb in s.sizes_mb if mb <= max_mb]
         return s
@@ -507,6 +508,29 @@ class Suite:
                          for p in ("cold", "warm"))
         return out
 
+    # 12: parallel runs in a pool of workers (issue 13)
+
+    def parallel(self) -> dict[str, Any]:
+        cores = os.cpu_count() or 1
+        pools = [2, 4] if cores >= 4 else [2]
+        page = self.page("live", models=1)
+        page.command("parallel", n=100_000)  # warm up
+        probe = page.command("parallel", n=2_000_000)["seconds"]
+        n = int(2_000_000 * self.s.parallel_seconds / probe)  # one call: about parallel_seconds
+        out: dict[str, Any] = {"cores": cores, "steps_per_call": n}
+        for calls in pools:
+            one = self.page("live", models=calls, workers=1)  # every model in the page's one worker
+            alone = one.command("parallel", n=n, calls=1)["seconds"]
+            shared = one.command("parallel", n=n)["seconds"]
+            pool = self.page("live", models=calls, workers=calls)
+            pool.command("parallel", n=100_000)
+            spread = pool.command("parallel", n=n)["seconds"]
+            out[f"{calls}_calls"] = {"one_call_s": alone, "one_worker_s": shared, f"{calls}_workers_s": spread,
+                                     "ratio": ratio(spread, shared)}
+        out["target"] = "2 calls in 2 workers <= 0.6 x in 1 worker"
+        out["met"] = out["2_calls"]["ratio"] <= 0.6
+        return out
+
     # 10: DataFrames (issue 12)
 
     def frames(self) -> dict[str, Any]:
@@ -717,6 +741,7 @@ class Suite:
             guarded(results, "server_memory", self.memory)
             guarded(results, "frames", self.frames)
             guarded(results, "recovery", self.recovery)
+            guarded(results, "parallel", self.parallel)
             guarded(results, "hostile", self.hostile)
             guarded(results, "proxy", self.proxy)
             guarded(results, "startup", self.startup)

@@ -53,7 +53,7 @@ PACKAGE_URL_ENV = "BOKEH_LIVE_PACKAGE_URL"
 SERVER_OWNED = frozenset({
     "mode", "auto_run", "packages", "pyodide_url", "value", "output", "max_message_size",
     "examples", "theme", "allow_update", "run_timeout", "sandbox", "package_url", "auto_packages",
-    "requirements", "index_urls", "editor_assets", "version", "persist",
+    "requirements", "index_urls", "editor_assets", "version", "persist", "worker",
 })
 
 
@@ -211,6 +211,14 @@ class BokehLive(LayoutDOM):
     examples = Dict(String, String, default={}, help="""
     Named code examples (name to code) offered by the playground mode's menu. Picking
     one puts its code in the editor and runs it.
+    """)
+
+    worker = String(default="", help="""
+    The worker of the page this model's Python runs in. Models with the same ``worker``
+    (by default, all of a page's models) share one Pyodide and run one at a time; models
+    with different ones run in parallel, on as many cores as the visitor has, each worker
+    costing its own Pyodide start and memory (some 30 MB). A model's namespace lives in its
+    worker, and a stop, restart or crash there leaves the other workers' models alone.
     """)
 
     persist = Bool(default=False, help="""

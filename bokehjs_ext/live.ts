@@ -726,6 +726,7 @@ export namespace BokehLive {
     progress: p.Property<[number, string] | null>
     browser_metrics: p.Property<Dict<number>>
     persist: p.Property<boolean>
+    worker: p.Property<string>
   }
 }
 
@@ -762,7 +763,7 @@ export class BokehLive extends LayoutDOM {
    * the building of the page's views. */
   runtime(): Runtime {
     return Runtime.shared(this.pyodide_url ?? default_index_url(), this.sandbox, this.package_url ??
-      (this.pyodide_url == null ? PYODIDE_CDN : null))
+      (this.pyodide_url == null ? PYODIDE_CDN : null), this.worker)
   }
 
   override initialize(): void {
@@ -807,6 +808,7 @@ export class BokehLive extends LayoutDOM {
       progress:         [ Nullable(Tuple(Float, Str)), null ],
       browser_metrics:  [ Dict(Float), {} ],
       persist:          [ Bool, false ],
+      worker:           [ Str, "" ],
     }))
   }
 }

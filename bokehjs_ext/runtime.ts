@@ -1,6 +1,7 @@
 /**
- * The Pyodide worker of a page, shared by every BokehLive view on it. Each model keeps its
- * own Python namespace inside; messages from the worker are routed to views by model id.
+ * A Pyodide worker of the page, shared by the BokehLive views of one `worker` name (all of
+ * them, by default; models of other names run in parallel, in workers of their own). Each
+ * model keeps its own Python namespace inside; messages are routed to views by model id.
  *
  * The runtime makes sure every run and every package load ends: it knows which runs are in
  * the worker, stops one on request (cancel if it waits at an await; else an interrupt when
@@ -90,22 +91,24 @@ type Stop = {ids: Set<string>}
 type Load = {resolve: (error: string | null) => void, timer: number}
 
 export class Runtime {
-  private static readonly _shared = new Map<boolean, Runtime>()
+  private static readonly _shared = new Map<string, Runtime>()
 
   /**
-   * The page's runtime (one for sandboxed models, one for the others); the first view to
-   * ask decides where Pyodide comes from.
+   * The page's runtime for models of this `name` (a model's `worker`), sandboxed or not;
+   * the first view to ask decides where Pyodide comes from. Each is a worker of its own.
    */
-  static shared(index_url: string, sandbox: boolean = false, package_url: string | null = null): Runtime {
+  static shared(index_url: string, sandbox: boolean = false, package_url: string | null = null,
+                name: string = ""): Runtime {
     const folder = (url: string) => new URL(url.endsWith("/") ? url : `${url}/`, document.baseURI).href
     const url = folder(index_url)
-    let runtime = Runtime._shared.get(sandbox)
+    const key = JSON.stringify([sandbox, name])
+    let runtime = Runtime._shared.get(key)
     // A runtime that failed to start does not hold the page: a model asking for Pyodide from
     // elsewhere starts afresh (the failed one keeps its models, in error).
     if (runtime == null || (runtime.state == "failed" && runtime.index_url != url)) {
       runtime?.worker?.terminate()
-      runtime = new Runtime(url, sandbox, package_url != null ? folder(package_url) : null)
-      Runtime._shared.set(sandbox, runtime)
+      runtime = new Runtime(url, sandbox, package_url != null ? folder(package_url) : null, name)
+      Runtime._shared.set(key, runtime)
     } else if (runtime.index_url != url) {
       console.warn(`bokeh_live: this page already runs Pyodide from ${runtime.index_url}; ignoring ${url}`)
     }
@@ -141,7 +144,8 @@ export class Runtime {
    * `package_url`: where lockfile packages come from. Its own lockfile is used, unless it is
    * the public distribution of this version, whose lockfile is the core's own (no request).
    */
-  private constructor(readonly index_url: string, readonly sandbox: boolean, readonly package_url: string | null) {
+  private constructor(readonly index_url: string, readonly sandbox: boolean, readonly package_url: string | null,
+                      readonly name: string) {
     // No memory can be shared with the opaque origin of a sandbox.
     const can_share = typeof SharedArrayBuffer != "undefined" && globalThis.crossOriginIsolated && !sandbox
     this.interrupt = can_share ? new Int32Array(new SharedArrayBuffer(4)) : null
@@ -158,7 +162,7 @@ export class Runtime {
     this.phase = reason == "" ? "starting" : `restarting Python (${reason})`
     const worker: WorkerLike = this.worker = this.sandbox
       ? new SandboxedWorker(worker_source())
-      : new Worker(worker_url(), {type: "module", name: "bokeh_live"})
+      : new Worker(worker_url(), {type: "module", name: this.name == "" ? "bokeh_live" : `bokeh_live: ${this.name}`})
     worker.onmessage = (event: MessageEvent<FromWorker>) => {
       if (worker == this.worker) {
         this.receive(event.data)

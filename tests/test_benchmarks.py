@@ -19,7 +19,7 @@ pytestmark = pytest.mark.browser
 
 ROOT = Path(__file__).resolve().parent.parent
 FIGURES = ("bundle", "round_trip", "throughput", "issue7_vs_stock", "data", "server_memory", "startup", "server_cpu",
-           "recovery", "hostile", "frames", "proxy", "page_weight")
+           "recovery", "hostile", "frames", "proxy", "page_weight", "parallel")
 
 
 @pytest.fixture(scope="module")

@@ -101,6 +101,36 @@ def test_the_restart_after_a_stop_does_not_count_against_the_next_call(app_serve
     assert runtime(page, "restarts") == 1 and runtime(page, "start_ms") > 500  # the restart outlasted the timeout
 
 
+#: Keeps Python busy for ``seconds`` without awaiting; returns when it ran, by the page's clock.
+BUSY = "import time\nbegan = time.time()\nwhile time.time() - began < seconds:\n    pass\n(began, time.time())"
+
+
+def test_models_of_different_workers_run_in_parallel_and_recover_apart(app_server, counted):
+    page = counted
+
+    def build(doc):
+        doc.add_root(column(*[BokehLive(name=name, mode="app", worker=worker, code=f"mine = {name!r}")
+                              for name, worker in (("a", "one"), ("b", "two"), ("c", "one"))]))
+    url = app_server.app(build)
+    page.get(url)
+    doc = app_server.doc(url)
+    a, b, c = (doc.select_one({"name": name}) for name in "abc")
+    for model in (a, b, c):
+        wait_for(lambda m=model: m.status == "ready", PYODIDE_TIMEOUT, what=f"{model.name} ready")
+    assert workers(page)["started"] == 2  # one per worker name
+
+    runs = [start(app_server, model, BUSY, seconds=1.5) for model in (a, b, c)]
+    (a0, a1), (b0, b1), (c0, c1) = (run.result(60) for run in runs)
+    assert max(a0, b0) < min(a1, b1)  # a and b ran at the same time, in two workers
+    assert c0 >= a1 or a0 >= c1  # a and c share a worker: one after the other
+
+    with pytest.raises(TimeoutError):  # a runaway in worker "one" replaces that worker only
+        call(app_server, a, "while True:\n    pass", timeout=1)
+    assert call(app_server, b, "mine") == "b"
+    assert call(app_server, a, "mine") == "a" and call(app_server, c, "mine") == "c"  # ran again
+    assert workers(page) == {"started": 3, "terminated": 1}
+
+
 def test_with_isolation_an_interrupt_stops_the_run_and_keeps_the_namespace(isolated_server, counted):
     page = counted
     (live,) = open_models(isolated_server, page, "a", code="x = 41")

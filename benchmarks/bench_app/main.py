@@ -48,7 +48,8 @@ if kind == "live":
     from bokeh_live import BokehLive, LiveError  # only here: stock pages must not load the extension
 
     extra = {"max_message_size": int(arg("max_message_size", "0"))} if arg("max_message_size", "") else {}
-    lives = [BokehLive(name=f"live{i}", mode=arg("mode", "app"), code="", height=60, **extra)
+    workers = int(arg("workers", "1"))  # models spread over this many workers of the page
+    lives = [BokehLive(name=f"live{i}", mode=arg("mode", "app"), code="", height=60, worker=f"w{i % workers}", **extra)
              for i in range(int(arg("models", "1")))]
     # The page notes when every model is ready (page-load start-up time, read by the driver).
     ready_hook = CustomJS(args=dict(models=lives), code="""
@@ -240,6 +241,16 @@ async def op_runaway(p: dict[str, Any]) -> dict[str, Any]:
     return {"same_s": same_s, "other_s": other_s, "namespace_kept": x == 41}
 
 
+async def op_parallel(p: dict[str, Any]) -> dict[str, Any]:
+    """The same CPU-bound call (``n`` steps of a loop, no awaits) on the first ``calls``
+    models at once: the wall time until all ended."""
+    busy = "total = 0\nfor i in range(n):\n    total += i * i\ntotal"
+    chosen = lives[:p.get("calls", len(lives))]
+    t0 = time.perf_counter()
+    await asyncio.gather(*(live.run_python(busy, n=p["n"], timeout=300) for live in chosen))
+    return {"seconds": time.perf_counter() - t0, "calls": len(chosen)}
+
+
 async def op_drop_arrays(p: dict[str, Any]) -> dict[str, Any]:
     arrays.clear()
     return {}
@@ -253,6 +264,7 @@ OPS = {
     "drop_arrays": op_drop_arrays,
     "runaway": op_runaway,
     "frame": op_frame,
+    "parallel": op_parallel,
 }
 
 
