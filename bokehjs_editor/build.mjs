@@ -10,6 +10,9 @@ for (const minify of [false, true]) {
     minify,
     format: "iife",
     target: "es2020",
+    // No template literals: minified, they hold raw newlines, and notebook exporters that
+    // indent a script's lines (nbconvert's HTML templates) would change their values.
+    supported: {"template-literal": false},
     legalComments: "eof",
     outfile: `${out}/bokeh_live_editor${minify ? ".min" : ""}.js`,
   })
