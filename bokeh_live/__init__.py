@@ -17,9 +17,13 @@ from .standalone import save_offline
 
 _bokeh_internals.serve_extension_files("bokeh_live", Path(__file__).parent / "dist")
 _bokeh_internals.serve_extension_files(EDITOR_EXTENSION, Path(bokeh_live_editor.__file__).parent / "dist")
+_bokeh_internals.on_tornado_app(_bokeh_internals.extensions_first)
 
-if "ipykernel" in sys.modules:
+if "ipykernel" in sys.modules:  # a notebook's kernel
+    from .serve import in_notebook_kernel
+
     notebook_bundle()
+    in_notebook_kernel()
 
 __all__ = ["BokehLive", "LiveError", "__version__", "save_offline"]
 __version__ = VERSION

@@ -128,6 +128,17 @@ def on_tornado_app(hook: Callable[[Any], None]) -> None:
     BokehTornado.__init__ = init_and_hook  # type: ignore[method-assign]
 
 
+def extensions_first(app: Any) -> None:
+    """Route ``/static/extensions/`` ahead of an app's own ``/static/``: Bokeh gives an app
+    served at ``/`` (``Server({"/": app})``, a notebook's ``show(app)``) a ``/static/(.*)``
+    route that comes first and answers 404 for every extension's files."""
+    from bokeh.embed.bundle import extension_dirs
+    from bokeh.server.views.multi_root_static_handler import MultiRootStaticHandler
+
+    # Tornado puts handlers added later before the ones the application was made with.
+    app.add_handlers(r".*", [(r"/static/extensions/(.*)", MultiRootStaticHandler, {"root": extension_dirs})])
+
+
 def serve_extension_files(name: str, folder: Any) -> None:
     """Let this process serve ``folder`` at ``/static/extensions/<name>/`` from now on.
 

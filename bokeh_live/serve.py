@@ -64,6 +64,13 @@ def add_headers(server: Any, *, isolate: bool = False) -> None:
     _bokeh_internals.tornado_app(server).transforms.append(_transform(isolate))
 
 
+def in_notebook_kernel() -> None:
+    """In a notebook's kernel (called on import): the Bokeh servers that ``show(app)`` starts
+    send the CORS headers on this package's files, so that the notebook's page, another
+    origin, may load Pyodide from its kernel's server."""
+    _bokeh_internals.on_tornado_app(lambda app: app.transforms.append(_transform(False)))
+
+
 def main(argv: list[str] | None = None) -> int:
     """``python -m bokeh_live serve [--isolate] ...``: ``bokeh serve`` with the headers."""
     args = list(sys.argv[1:] if argv is None else argv)

@@ -48,11 +48,38 @@ export function bundle_url(): string | null {
 
 /**
  * Where Pyodide lives when the model does not say: beside this bundle when a Bokeh server
- * serves it (`/static/extensions/bokeh_live/pyodide/`), else the public CDN.
+ * serves it (`/static/extensions/bokeh_live/pyodide/`); on the Bokeh server of an app that
+ * was loaded into a page that had BokehJS already (a notebook's `show(app)`: its autoload
+ * script then loads no bundle); else the public CDN.
  */
 export function default_index_url(): string {
   const bundle = bundle_url()
-  return bundle != null ? new URL("pyodide/", bundle).href : PYODIDE_CDN
+  if (bundle != null) {
+    return new URL("pyodide/", bundle).href
+  }
+  const server = autoload_server()
+  return server != null ? new URL("/static/extensions/bokeh_live/pyodide/", server).href : PYODIDE_CDN
+}
+
+/**
+ * The Bokeh server of the newest app the page loaded with an autoload script: from
+ * `.../autoload.js?...&bokeh-absolute-url=...`, loaded as a script (`server_document`) or
+ * fetched by one (what a notebook's `show(app)` displays, which then replaces itself).
+ */
+function autoload_server(): string | null {
+  const urls = [
+    ...[...document.querySelectorAll<HTMLScriptElement>("script[src]")].map((script) => script.src),
+    ...performance.getEntriesByType("resource").map((entry) => entry.name),
+  ]
+  for (const url of urls.reverse()) {
+    if (url.includes("/autoload.js?")) {
+      const absolute = new URL(url, document.baseURI).searchParams.get("bokeh-absolute-url")
+      if (absolute != null) {
+        return absolute
+      }
+    }
+  }
+  return null
 }
 
 /**

@@ -72,3 +72,38 @@ def test_the_launchers_headers(tmp_path):
         assert headers["Cross-Origin-Embedder-Policy"] == "credentialless"
     finally:
         server.stop()
+
+
+def test_an_app_served_at_the_root_serves_the_files_too():
+    """``Server({"/": app})`` (scripts that embed a server, a notebook's ``show(app)``): Bokeh
+    gives such an app a ``/static/(.*)`` route that would shadow the extensions' files."""
+    import asyncio
+    import threading
+
+    from bokeh.server.server import Server
+    from tornado.ioloop import IOLoop
+
+    from bokeh_live import BokehLive
+    from harness import free_port
+
+    port, started = free_port(), threading.Event()
+    servers = []
+
+    def run():
+        asyncio.set_event_loop(asyncio.new_event_loop())
+        server = Server({"/": lambda doc: doc.add_root(BokehLive())}, port=port, address="127.0.0.1",
+                        io_loop=IOLoop.current())
+        server.start()
+        servers.append(server)
+        started.set()
+        IOLoop.current().start()
+
+    threading.Thread(target=run, daemon=True).start()
+    assert started.wait(30)
+    try:
+        for path in ("/static/extensions/bokeh_live/bokeh_live.min.js", "/static/extensions/bokeh_live/pyodide/pyodide.mjs",
+                     "/static/js/bokeh.min.js"):
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}{path}", timeout=30) as response:
+                assert response.status == 200, path
+    finally:
+        servers[0].io_loop.add_callback(servers[0].io_loop.stop)

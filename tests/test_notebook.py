@@ -10,7 +10,7 @@ from nbclient import NotebookClient
 from nbconvert import HTMLExporter
 from test_standalone import assert_plot_updated, pyodide_cdn, wait_live  # noqa: F401 - a fixture
 
-from harness import JS_VIEW, wait_for
+from harness import JS_VIEW, PYODIDE_TIMEOUT, wait_for
 
 pytestmark = pytest.mark.browser
 
@@ -45,3 +45,74 @@ def test_an_executed_and_exported_notebook_runs_its_browser_code(page, tmp_path,
     assert wait_live(page, "editor")["stdout"] == "42\n"  # a second cell's model, with its editor
     wait_for(lambda: page.execute_script(JS_VIEW + "return live_view('editor').ui.editor?.rich"), 30,
              what="CodeMirror, which the notebook carries")
+
+
+APP_CELL = """
+from bokeh.models import Div
+from bokeh_live import BokehLive
+
+def app(doc):
+    live = BokehLive(name="live", mode="compact", code="import sys\\nwhere = sys.platform")
+    answer = Div(name="answer", text="waiting")
+
+    def ready(attr, old, new):
+        if new == "ready":  # two-way: the kernel's server asks the browser
+            live.run_python_then("where", lambda value: setattr(answer, "text", f"the browser runs on {{value}}"))
+
+    live.on_change("status", ready)
+    doc.add_root(live)
+    doc.add_root(answer)
+
+show(app, notebook_url={origin!r})
+"""
+
+
+def kernel_outputs(client, code: str) -> list[dict]:
+    """What a cell displays, as the notebook's page would get it from the kernel."""
+    outputs: list[dict] = []
+
+    def keep(message):
+        if message["msg_type"] in ("display_data", "execute_result"):
+            outputs.append(message["content"]["data"])
+        elif message["msg_type"] == "error":
+            raise AssertionError("\n".join(message["content"]["traceback"]))
+    client.execute_interactive(code, output_hook=keep, timeout=120)
+    return outputs
+
+
+def as_html(outputs: list[dict]) -> str:
+    """The outputs laid out as Jupyter renders them: HTML as is, JavaScript run."""
+    parts = []
+    for data in outputs:
+        if "text/html" in data:
+            parts.append(data["text/html"])
+        if "application/javascript" in data:
+            parts.append(f"<script>{data['application/javascript']}</script>")
+    return "<!doctype html><html><head><meta charset='utf-8'></head><body>" + "\n".join(parts) + "</body></html>"
+
+
+def test_a_server_app_shown_from_a_kernel_loads_pyodide_from_the_kernels_server(page, tmp_path):
+    from jupyter_client.manager import start_new_kernel
+    from test_standalone import StaticServer, model_prop
+
+    site = StaticServer(tmp_path)  # the notebook's page: another origin than the kernel's server
+    manager, client = start_new_kernel(kernel_name="python3")
+    try:
+        origin = site.url().rstrip("/")
+        outputs = kernel_outputs(client, "import bokeh_live\nfrom bokeh.io import output_notebook, show\n"
+                                         "from bokeh.resources import INLINE\noutput_notebook(INLINE)")
+        outputs += kernel_outputs(client, APP_CELL.format(origin=origin))
+        (tmp_path / "notebook.html").write_text(as_html(outputs))
+        page.get(site.url("notebook.html"))
+        wait_for(lambda: "the browser runs on" in (model_prop(page, "answer", "text") or ""), PYODIDE_TIMEOUT,
+                 what="the kernel's app to hear from the browser")
+        assert model_prop(page, "answer", "text") == "the browser runs on emscripten"
+        index_url = page.execute_script(JS_VIEW + "return live_view('live').runtime.index_url")
+        kernel_server = page.execute_script("""return new URL(performance.getEntriesByType("resource")
+            .map((e) => e.name).find((name) => name.includes("/autoload.js?"))).origin""")
+        assert kernel_server != origin
+        assert index_url == f"{kernel_server}/static/extensions/bokeh_live/pyodide/"  # not the CDN
+    finally:
+        client.stop_channels()
+        manager.shutdown_kernel(now=True)
+        site.stop()
