@@ -1,0 +1,107 @@
+"""The core of it in Firefox ESR too (Debian's package), driven over its own Marionette
+protocol by Mozilla's marionette_driver (no geckodriver): the runtime starting, every kind
+of round trip, recovery from runaway code, and a standalone page."""
+from __future__ import annotations
+
+import shutil
+
+import numpy as np
+import pytest
+from bokeh.io import save
+from bokeh.resources import INLINE
+from test_standalone import StaticServer, assert_plot_updated, plot_page, pyodide_cdn  # noqa: F401 - a fixture
+
+from bokeh_live import BokehLive, LiveError
+from harness import JS_VIEW, PYODIDE_TIMEOUT, free_port, wait_for
+
+pytestmark = pytest.mark.browser
+
+FIREFOX = shutil.which("firefox-esr") or shutil.which("firefox")
+
+ECHO = """
+import bokeh_live
+
+@bokeh_live.on_server_data
+def echo(data):
+    bokeh_live.send({"echo": data})
+"""
+
+
+@pytest.fixture(scope="module")
+def firefox():
+    if FIREFOX is None:
+        pytest.fail("Firefox ESR is missing: bash .ci/run installs it (apt-get install firefox-esr)")
+    from marionette_driver.marionette import Marionette
+
+    client = Marionette(host="127.0.0.1", port=free_port(), bin=FIREFOX, headless=True, startup_timeout=120)
+    client.start_session()
+    client.timeout.script = 60
+    yield client
+    client.delete_session()
+    client.cleanup()
+
+
+class FirefoxPage:
+    """What test_standalone's helpers need of a page, over Marionette."""
+
+    def __init__(self, client):
+        self.client = client
+
+    def get(self, url):
+        self.client.navigate(url)
+
+    def execute_script(self, script, *args):
+        # sandbox=None: the page's own globals (Bokeh), as Selenium's execute_script sees them.
+        return self.client.execute_script(script, script_args=args, sandbox=None)
+
+
+def open_live(app_server, firefox, **props):
+    def build(doc):
+        doc.add_root(BokehLive(name="live", mode="app", **props))
+    url = app_server.app(build)
+    firefox.navigate(url)
+    live = app_server.doc(url).select_one({"name": "live"})
+    wait_for(lambda: live.status in ("ready", "error"), PYODIDE_TIMEOUT, what="Python ready in Firefox")
+    assert live.status == "ready", live.error
+    return live
+
+
+def run(app_server, live, code, timeout=30.0, **kwargs):
+    return app_server.call(live.run_python(code, timeout=timeout, **kwargs), timeout=timeout + 60)
+
+
+def test_round_trips_in_firefox(app_server, firefox):
+    live = open_live(app_server, firefox, code=ECHO + "print('hi from firefox')")
+    assert live.stdout == "hi from firefox\n"
+    assert "Firefox" in firefox.execute_script("return navigator.userAgent")
+
+    app_server.locked(live.document, lambda: live.send({"n": 1, "s": "x"}))  # send -> output
+    wait_for(lambda: live.output == {"echo": {"n": 1, "s": "x"}}, 30, what="the echo")
+
+    assert run(app_server, live, "sum(xs) * k", xs=[1, 2, 3], k=7) == 42  # run_python
+    back = run(app_server, live, "data", data=np.arange(100_000, dtype="float64"))  # binary both ways
+    assert isinstance(back, np.ndarray) and back.dtype == np.float64 and back[-1] == 99_999
+    with pytest.raises(LiveError, match="ZeroDivisionError"):
+        run(app_server, live, "1 / 0")
+
+    live.expose(lambda a, b: a + b, name="add")  # calls the other way
+    assert run(app_server, live, "import bokeh_live\nawait bokeh_live.call('add', 40, 2)") == 42
+
+
+def test_a_runaway_call_is_stopped_and_the_page_goes_on_in_firefox(app_server, firefox):
+    live = open_live(app_server, firefox, code="x = 41")
+    with pytest.raises(TimeoutError):
+        run(app_server, live, "while True:\n    pass", timeout=2)
+    assert run(app_server, live, "x + 1") == 42  # a fresh worker ran the code again
+    assert FirefoxPage(firefox).execute_script(JS_VIEW + "return live_view('live').runtime.restarts") == 1
+
+
+def test_a_standalone_page_in_firefox(firefox, tmp_path, pyodide_cdn):  # noqa: F811
+    save(plot_page(pyodide_url=pyodide_cdn), tmp_path / "page.html", resources=INLINE, title="firefox")
+    site = StaticServer(tmp_path)
+    try:
+        page = FirefoxPage(firefox)
+        page.get(site.url("page.html"))
+        assert_plot_updated(page)
+    finally:
+        site.stop()
