@@ -12,6 +12,7 @@ import bokeh_live_editor
 from . import _bokeh_internals
 from .editor import notebook_bundle
 from .live import BokehLive, LiveError
+from .serve import serve_pyodide
 from .shared import EDITOR_EXTENSION, VERSION
 from .standalone import save_offline
 
@@ -25,5 +26,5 @@ if "ipykernel" in sys.modules:  # a notebook's kernel
     notebook_bundle()
     in_notebook_kernel()
 
-__all__ = ["BokehLive", "LiveError", "__version__", "save_offline"]
+__all__ = ["BokehLive", "LiveError", "__version__", "save_offline", "serve_pyodide"]
 __version__ = VERSION

@@ -23,14 +23,16 @@ Use ``python -m bokeh_live serve [--isolate] <bokeh serve arguments>``, or, with
 
 from __future__ import annotations
 
+import os
 import sys
+from pathlib import Path
 from typing import Any
 
 from tornado.web import OutputTransform
 
 from . import _bokeh_internals
 
-__all__ = ("add_headers", "main")
+__all__ = ("add_headers", "main", "serve_pyodide")
 
 #: Where the Bokeh server serves this package's files (the bundle, the worker, Pyodide).
 STATIC_PREFIX = "/static/extensions/bokeh_live/"
@@ -69,6 +71,37 @@ def in_notebook_kernel() -> None:
     send the CORS headers on this package's files, so that the notebook's page, another
     origin, may load Pyodide from its kernel's server."""
     _bokeh_internals.on_tornado_app(lambda app: app.transforms.append(_transform(False)))
+
+
+def serve_pyodide(port: int = 0, address: str = "127.0.0.1") -> str:
+    """Serve the Pyodide files installed with bokeh_live from this process, with CORS
+    headers, and make them the default ``pyodide_url`` of the models made from now on;
+    return their URL. For notebooks without internet: call it in the kernel, and the
+    notebook's page (static ``output_notebook()`` output) loads Pyodide from there.
+
+    It serves on the running event loop (a notebook kernel's); ``port`` 0 picks a free one.
+    """
+    from tornado.httpserver import HTTPServer
+    from tornado.netutil import bind_sockets
+    from tornado.web import Application, StaticFileHandler
+
+    from .live import PYODIDE_URL_ENV
+    from .standalone import PYODIDE_DIR
+
+    class Files(StaticFileHandler):
+        def set_default_headers(self) -> None:
+            self.set_header("Access-Control-Allow-Origin", "*")
+            self.set_header("Cross-Origin-Resource-Policy", "cross-origin")
+
+        def get_content_type(self) -> str:  # whatever the machine's mime.types says
+            types = {".mjs": "text/javascript", ".wasm": "application/wasm", ".json": "application/json"}
+            return types.get(Path(self.absolute_path or "").suffix) or super().get_content_type()
+
+    sockets = bind_sockets(port, address)
+    HTTPServer(Application([(r"/pyodide/(.*)", Files, {"path": str(PYODIDE_DIR)})])).add_sockets(sockets)
+    url = f"http://{address}:{sockets[0].getsockname()[1]}/pyodide/"
+    os.environ[PYODIDE_URL_ENV] = url
+    return url
 
 
 def main(argv: list[str] | None = None) -> int:

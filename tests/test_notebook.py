@@ -116,3 +116,26 @@ def test_a_server_app_shown_from_a_kernel_loads_pyodide_from_the_kernels_server(
         client.stop_channels()
         manager.shutdown_kernel(now=True)
         site.stop()
+
+
+def test_serve_pyodide_makes_static_notebook_output_work_offline(page, tmp_path):
+    from jupyter_client.manager import start_new_kernel
+    from test_standalone import StaticServer
+
+    site = StaticServer(tmp_path)
+    manager, client = start_new_kernel(kernel_name="python3")
+    try:
+        outputs = kernel_outputs(client, "import bokeh_live\nfrom bokeh.io import output_notebook, show\n"
+                                         "from bokeh.resources import INLINE\noutput_notebook(INLINE)\n"
+                                         "url = bokeh_live.serve_pyodide()\nurl")
+        url = outputs[-1]["text/plain"].strip("'")
+        assert url.startswith("http://127.0.0.1:") and url.endswith("/pyodide/")
+        outputs += kernel_outputs(client, "show(bokeh_live.BokehLive(name='live', mode='app', code='print(6 * 7)'))")
+        (tmp_path / "notebook.html").write_text(as_html(outputs))
+        page.get(site.url("notebook.html"))
+        assert wait_live(page)["stdout"] == "42\n"  # no server app: one-way output, Pyodide from the kernel
+        assert page.execute_script(JS_VIEW + "return live_view('live').runtime.index_url") == url
+    finally:
+        client.stop_channels()
+        manager.shutdown_kernel(now=True)
+        site.stop()
