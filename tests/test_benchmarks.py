@@ -81,7 +81,7 @@ def test_figures_hold_numbers_with_baselines_and_ratios(results):
 def test_table_covers_every_figure_and_plot_is_written(results):
     out, r = results
     figures = {row["figure"].split()[0] for row in r["table"]}
-    assert figures == {"1", "2", "3", "4", "5", "6", "7", "8", "9", "10", "11"}
+    assert figures == {"1", "2", "3", "4", "5", "6", "7", "8", "9", "10", "11", "12"}
     assert not [row for row in r["table"] if row["measure"] == "FAILED"]
     if importlib.util.find_spec("matplotlib") is not None:
         assert (out / "results.png").stat().st_size > 0
