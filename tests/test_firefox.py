@@ -28,12 +28,14 @@ def echo(data):
 
 
 @pytest.fixture(scope="module")
-def firefox():
+def firefox(tmp_path_factory):
     if FIREFOX is None:
         pytest.fail("Firefox ESR is missing: bash .ci/run installs it (apt-get install firefox-esr)")
     from marionette_driver.marionette import Marionette
 
-    client = Marionette(host="127.0.0.1", port=free_port(), bin=FIREFOX, headless=True, startup_timeout=120)
+    log = tmp_path_factory.mktemp("firefox") / "gecko.log"  # not the working directory's gecko.log
+    client = Marionette(host="127.0.0.1", port=free_port(), bin=FIREFOX, headless=True, startup_timeout=120,
+                        gecko_log=str(log))
     client.start_session()
     client.timeout.script = 60
     yield client
