@@ -9,23 +9,15 @@ import numpy as np
 import pytest
 from bokeh.io import save
 from bokeh.resources import INLINE
+from test_messaging import ECHO, open_live, run
 from test_standalone import StaticServer, assert_plot_updated, plot_page, pyodide_cdn  # noqa: F401 - a fixture
 
-from bokeh_live import BokehLive, LiveError
-from harness import JS_VIEW, PYODIDE_TIMEOUT, free_port, wait_for
+from bokeh_live import LiveError
+from harness import JS_VIEW, free_port, wait_for
 
 pytestmark = pytest.mark.browser
 
 FIREFOX = shutil.which("firefox-esr") or shutil.which("firefox")
-
-ECHO = """
-import bokeh_live
-
-@bokeh_live.on_server_data
-def echo(data):
-    bokeh_live.send({"echo": data})
-"""
-
 
 @pytest.fixture(scope="module")
 def firefox(tmp_path_factory):
@@ -44,7 +36,7 @@ def firefox(tmp_path_factory):
 
 
 class FirefoxPage:
-    """What test_standalone's helpers need of a page, over Marionette."""
+    """What the other test modules' helpers need of a page, over Marionette."""
 
     def __init__(self, client):
         self.client = client
@@ -57,23 +49,8 @@ class FirefoxPage:
         return self.client.execute_script(script, script_args=args, sandbox=None)
 
 
-def open_live(app_server, firefox, **props):
-    def build(doc):
-        doc.add_root(BokehLive(name="live", mode="app", **props))
-    url = app_server.app(build)
-    firefox.navigate(url)
-    live = app_server.doc(url).select_one({"name": "live"})
-    wait_for(lambda: live.status in ("ready", "error"), PYODIDE_TIMEOUT, what="Python ready in Firefox")
-    assert live.status == "ready", live.error
-    return live
-
-
-def run(app_server, live, code, timeout=30.0, **kwargs):
-    return app_server.call(live.run_python(code, timeout=timeout, **kwargs), timeout=timeout + 60)
-
-
 def test_round_trips_in_firefox(app_server, firefox):
-    live = open_live(app_server, firefox, code=ECHO + "print('hi from firefox')")
+    live = open_live(app_server, FirefoxPage(firefox), code=ECHO + "print('hi from firefox')")
     assert live.stdout == "hi from firefox\n"
     assert "Firefox" in firefox.execute_script("return navigator.userAgent")
 
@@ -91,7 +68,7 @@ def test_round_trips_in_firefox(app_server, firefox):
 
 
 def test_a_runaway_call_is_stopped_and_the_page_goes_on_in_firefox(app_server, firefox):
-    live = open_live(app_server, firefox, code="x = 41")
+    live = open_live(app_server, FirefoxPage(firefox), code="x = 41")
     with pytest.raises(TimeoutError):
         run(app_server, live, "while True:\n    pass", timeout=2)
     assert run(app_server, live, "x + 1") == 42  # a fresh worker ran the code again
