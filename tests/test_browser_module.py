@@ -251,3 +251,21 @@ def test_completion_offers_names_attributes_and_keywords_without_running_anythin
     assert kinds["math"] == "namespace" and kinds["Box"] == "class" and kinds["alpha_value"] == "variable"
     assert kinds["print"] == "function" and kinds["while"] == "keyword"
     assert {o["label"]: o["type"] for o in b.complete("m", "box.")[1]} == {"costly": "property", "width": "variable"}
+
+
+def test_calls_to_the_server_are_bounded_per_model(posted):
+    async def main():
+        token = b._model.set("m")
+        try:
+            waiting = [asyncio.ensure_future(b.call("slow", timeout=5)) for _ in range(16)]
+            await asyncio.sleep(0)
+            with pytest.raises(RuntimeError, match="16 calls of this model already wait"):
+                await b.call("slow")
+            for id_ in [p["id"] for kind, p in posted if kind == "call"]:  # the server answers them all
+                b.handle("reply", {"model": "m", "id": id_, "result": 1, "error": None, "error_type": None})
+            assert await asyncio.gather(*waiting) == [1] * 16
+            with pytest.raises(TimeoutError, match=r"no answer from the server within 0\.05 s"):
+                await b.call("late", timeout=0.05)  # and one nobody answers ends too
+        finally:
+            b._model.reset(token)
+    asyncio.run(main())

@@ -342,3 +342,20 @@ def test_forged_calls_reach_only_exposed_functions_and_only_so_many_at_once(app_
         assert started == list(range(16))
         live = server_live(doc)
     wait_for(lambda: not live._exposed.running, 20, what="the session's calls to be cancelled when it ends")
+
+
+def test_a_page_that_says_loading_forever_still_ends_every_call(app_server, monkeypatch):
+    """Time while the page says "loading" does not count against a call's timeout, up to
+    MAX_START_WAIT: a client cannot hold a call open by never finishing its start."""
+    monkeypatch.setattr(channel_module, "MAX_START_WAIT", 1.0)
+    case, _ = serve_live(app_server, "loading_forever")
+    with attacker(app_server, case) as (session, doc):
+        session.document.select_one({"name": "live"}).status = "loading"
+        forge(session)  # the view appears, and stays "loading"
+        live = server_live(doc)
+        wait_for(lambda: live.status == "loading", 10, what="the forged status")
+        start = time.monotonic()
+        with pytest.raises(TimeoutError):
+            app_server.call(live.run_python("1", timeout=0.3))
+        took = time.monotonic() - start
+        assert 1.0 <= took < 15  # the pause counted, and its cap ended the call
