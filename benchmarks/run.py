@@ -686,8 +686,9 @@ class Suite:
         args = ("--use-xheaders", "--allow-websocket-origin", f"127.0.0.1:{port}")
         backends = [BokehServe(APP, env={"BOKEH_LIVE_NODELAY": "1"}, module="bokeh_live", args=args) for _ in range(2)]
         proxy = None
+        root = Path(tempfile.mkdtemp(prefix="bench-nginx-"))
         try:
-            proxy = Nginx(port, [b.port for b in backends], Path(tempfile.mkdtemp(prefix="bench-nginx-")))
+            proxy = Nginx(port, [b.port for b in backends], root)
             if self.driver is None:
                 self.driver = new_browser()
             page = Page(self.driver, proxy.url("bench_app?models=1"), 1).open()
@@ -711,6 +712,7 @@ class Suite:
                 proxy.stop()
             for b in backends:
                 b.stop()
+            shutil.rmtree(root, ignore_errors=True)
 
     def bundle(self) -> dict[str, Any]:
         import bokeh

@@ -171,6 +171,8 @@ class BokehServe:
             return r.read()
 
     def output(self) -> str:
+        if self.log.closed:  # stopped: the log file is gone, its text was kept
+            return self._final_output
         self.log.flush()
         return Path(self.log.name).read_text()
 
@@ -182,6 +184,10 @@ class BokehServe:
         except subprocess.TimeoutExpired:
             with contextlib.suppress(ProcessLookupError):
                 os.killpg(self.proc.pid, signal.SIGKILL)
+        if not self.log.closed:  # a test may still read output() to explain a failure
+            self._final_output = self.output()
+            self.log.close()
+            Path(self.log.name).unlink(missing_ok=True)
 
 
 NGINX_RECIPE = Path(__file__).parents[1] / "examples" / "deploy" / "nginx.conf"
@@ -247,9 +253,22 @@ def chromium(profile: str | None = None) -> Any:
                  "--disable-background-networking", "--disable-component-update", "--no-first-run",
                  "--disable-sync", "--window-size=1200,900"):
         options.add_argument(flag)
-    options.add_argument(f"--user-data-dir={profile or tempfile.mkdtemp(prefix='bokeh-live-chromium-')}")
+    own_profile = profile is None
+    profile = profile or tempfile.mkdtemp(prefix="bokeh-live-chromium-")
+    options.add_argument(f"--user-data-dir={profile}")
     options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
-    return webdriver.Chrome(service=Service(executable_path=driver), options=options)
+    browser = webdriver.Chrome(service=Service(executable_path=driver), options=options)
+    if own_profile:  # a profile made here goes when the browser does (each is tens of MB)
+        quit_browser = browser.quit
+
+        def quit_and_remove_profile() -> None:
+            try:
+                quit_browser()
+            finally:
+                shutil.rmtree(profile, ignore_errors=True)
+
+        browser.quit = quit_and_remove_profile
+    return browser
 
 
 def shadow_text(driver: Any, selector: str) -> str:
