@@ -114,6 +114,11 @@ def table(results: dict[str, Any]) -> list[Row]:
                 row("4 start-up", f"page load to ready, {n} models, {phase}", _num(fig[f"models_{n}"][phase], " ms"),
                     "1 model", _num(fig["models_1"][phase], " ms"), r, "<= 1.2x" if last else "",
                     r <= 1.2 if last else None)
+        if "snapshot" in fig["models_1"]:
+            r = fig["ratio_1_snapshot_vs_bare_warm"]
+            row("4 start-up", "page load to ready, 1 model, from the memory snapshot",
+                _num(fig["models_1"]["snapshot"], " ms"), "bare Pyodide page, warm", _num(fig["bare"]["warm"], " ms"),
+                r, "<= 0.5x", r <= 0.5)
 
     fig = f.get("server_cpu")
     if not failed("5 server cost", fig):
@@ -297,8 +302,8 @@ def plot(results: dict[str, Any], path: Path) -> Path | None:
     names = [k for k in ("bare", "models_1", "models_5", "models_10") if k in st]
     if names:
         x = np.arange(len(names))
-        for i, phase in enumerate(("cold", "warm")):
-            ax.bar(x + (i - 0.5) * 0.38, [st[n][phase] for n in names], 0.38, label=phase)
+        for i, phase in enumerate(("cold", "warm", "snapshot")):
+            ax.bar(x + (i - 1) * 0.27, [st[n].get(phase, 0) for n in names], 0.27, label=phase)
         ax.set_xticks(x, ["bare Pyodide" if n == "bare" else n.replace("models_", "") + " model(s)" for n in names])
     ax.set_ylabel("page load to ready (ms)")
     ax.set_title("Start-up (median)")

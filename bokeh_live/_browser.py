@@ -313,6 +313,11 @@ def _install(post: Callable[[str, Any], None]) -> None:
     _post = post_to_page
     sys.stdout = _Stream("stdout", sys.stdout)
     sys.stderr = _Stream("stderr", sys.stderr)
+    # A start from a memory snapshot resumes the state it was made in, random generator
+    # included: every page would draw the same numbers. Seed it from the OS (the browser's
+    # crypto) as a fresh start does.
+    if "random" in sys.modules:
+        sys.modules["random"].seed()
 
 
 def handle(kind: str, message: dict[str, Any]) -> None:

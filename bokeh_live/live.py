@@ -53,7 +53,7 @@ PACKAGE_URL_ENV = "BOKEH_LIVE_PACKAGE_URL"
 SERVER_OWNED = frozenset({
     "mode", "auto_run", "packages", "pyodide_url", "value", "output", "max_message_size",
     "examples", "theme", "allow_update", "run_timeout", "sandbox", "package_url", "auto_packages",
-    "requirements", "index_urls", "editor_assets", "version", "persist", "worker",
+    "requirements", "index_urls", "editor_assets", "version", "persist", "worker", "snapshot",
 })
 
 
@@ -115,8 +115,9 @@ class BokehLive(LayoutDOM):
     browser_metrics = Dict(String, Float, help="""
     What the browser measured, for ``metrics()``: how long Python took to start
     (``python_start_ms``), to load ``packages`` (``packages_ms``) and the last run of
-    ``code`` (``last_run_ms``); how many runs of ``code`` ended (``code_runs``) and how many
-    times the page's Python restarted (``restarts``). Written by the browser.
+    ``code`` (``last_run_ms``); how many runs of ``code`` ended (``code_runs``), how many
+    times the page's Python restarted (``restarts``), and whether it last started from a
+    memory snapshot (``from_snapshot``, 1 or 0; see ``snapshot``). Written by the browser.
     """)
 
     version = String(default=VERSION, help="""
@@ -219,6 +220,16 @@ class BokehLive(LayoutDOM):
     with different ones run in parallel, on as many cores as the visitor has, each worker
     costing its own Pyodide start and memory (some 30 MB). A model's namespace lives in its
     worker, and a stop, restart or crash there leaves the other workers' models alone.
+    """)
+
+    snapshot = Bool(default=True, help="""
+    Start the page's Python from a memory snapshot when the browser has one: the first start
+    on a site caches Python's memory (about 31 MB, in the origin's Cache Storage, named
+    by the Pyodide location and this package's version), and later pages start from it,
+    skipping Python's own start-up. A snapshot that is damaged or made by another Pyodide
+    is replaced by a fresh start's. Needs a secure origin (HTTPS or localhost); sandboxed
+    models never use one. Set on the model that starts a worker: its first model decides.
+    Packages loaded later are not in the snapshot.
     """)
 
     persist = Bool(default=False, help="""

@@ -79,8 +79,9 @@ MAX_NAME_LENGTH = 100
 MAX_COMPLETIONS = 500
 COMPLETE_TIMEOUT_MS = 1500
 
-#: What the browser reports for ``BokehLive.metrics()``: counts, and durations in ms.
-BROWSER_METRICS = ("python_start_ms", "packages_ms", "last_run_ms", "code_runs", "restarts")
+#: What the browser reports for ``BokehLive.metrics()``: counts, durations in ms, and 1 or 0
+#: for whether Python last started from a memory snapshot.
+BROWSER_METRICS = ("python_start_ms", "packages_ms", "last_run_ms", "code_runs", "restarts", "from_snapshot")
 
 #: Integers beyond this travel tagged (``INT_TAG``): JavaScript numbers are doubles, and
 #: Pyodide turns larger Python ints into BigInts, which BokehJS cannot serialize.

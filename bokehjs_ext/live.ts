@@ -263,6 +263,9 @@ export class BokehLiveView extends LayoutDOMView {
   /** What the server's `live.metrics()` reads from the browser (BROWSER_METRICS). */
   protected report_metrics(): void {
     const metrics: Dict<number> = {code_runs: this.code_runs_ended, restarts: this.runtime.restarts}
+    if (this.runtime.snapshot != null) {
+      metrics.from_snapshot = this.runtime.snapshot == "loaded" ? 1 : 0
+    }
     const optional = {python_start_ms: this.runtime.start_ms, packages_ms: this.packages_ms,
                       last_run_ms: this.last_run_ms}
     for (const [key, value] of Object.entries(optional)) {
@@ -727,6 +730,7 @@ export namespace BokehLive {
     browser_metrics: p.Property<Dict<number>>
     persist: p.Property<boolean>
     worker: p.Property<string>
+    snapshot: p.Property<boolean>
   }
 }
 
@@ -763,7 +767,7 @@ export class BokehLive extends LayoutDOM {
    * the building of the page's views. */
   runtime(): Runtime {
     return Runtime.shared(this.pyodide_url ?? default_index_url(), this.sandbox, this.package_url ??
-      (this.pyodide_url == null ? PYODIDE_CDN : null), this.worker)
+      (this.pyodide_url == null ? PYODIDE_CDN : null), this.worker, this.snapshot)
   }
 
   override initialize(): void {
@@ -809,6 +813,7 @@ export class BokehLive extends LayoutDOM {
       browser_metrics:  [ Dict(Float), {} ],
       persist:          [ Bool, false ],
       worker:           [ Str, "" ],
+      snapshot:         [ Bool, true ],
     }))
   }
 }

@@ -9,10 +9,10 @@
  * and turns a worker that dies into an ending for everything that was in it.
  */
 import {worker_main} from "./worker"
-import type {FromWorker, ToWorker} from "./worker"
-import {BROWSER_PY} from "./browser_py"
+import type {FromWorker, Snapshot, ToWorker} from "./worker"
+import {BROWSER_PY, BROWSER_PY_DIGEST} from "./browser_py"
 import {SandboxedWorker} from "./sandbox"
-import {PYODIDE_VERSION} from "./shared"
+import {PYODIDE_VERSION, VERSION} from "./shared"
 
 export const PYODIDE_CDN = `https://cdn.jsdelivr.net/pyodide/v${PYODIDE_VERSION}/full/`
 
@@ -125,7 +125,7 @@ export class Runtime {
    * the first view to ask decides where Pyodide comes from. Each is a worker of its own.
    */
   static shared(index_url: string, sandbox: boolean = false, package_url: string | null = null,
-                name: string = ""): Runtime {
+                name: string = "", snapshot: boolean = true): Runtime {
     const folder = (url: string) => new URL(url.endsWith("/") ? url : `${url}/`, document.baseURI).href
     const url = folder(index_url)
     const key = JSON.stringify([sandbox, name])
@@ -134,7 +134,7 @@ export class Runtime {
     // elsewhere starts afresh (the failed one keeps its models, in error).
     if (runtime == null || (runtime.state == "failed" && runtime.index_url != url)) {
       runtime?.worker?.terminate()
-      runtime = new Runtime(url, sandbox, package_url != null ? folder(package_url) : null, name)
+      runtime = new Runtime(url, sandbox, package_url != null ? folder(package_url) : null, name, snapshot)
       Runtime._shared.set(key, runtime)
     } else if (runtime.index_url != url) {
       console.warn(`bokeh_live: this page already runs Pyodide from ${runtime.index_url}; ignoring ${url}`)
@@ -149,6 +149,8 @@ export class Runtime {
   restarts = 0
   /** How long the last start took, from the worker's creation to Python ready (ms). */
   start_ms: number | null = null
+  /** How Python last started: from a memory snapshot or not (see worker.ts). */
+  snapshot: Snapshot | null = null
   private started_at = 0
 
   /** Shared with the worker when the page is cross-origin isolated: writing 2 raises
@@ -172,11 +174,19 @@ export class Runtime {
    * the public distribution of this version, whose lockfile is the core's own (no request).
    */
   private constructor(readonly index_url: string, readonly sandbox: boolean, readonly package_url: string | null,
-                      readonly name: string) {
+                      readonly name: string, readonly use_snapshot: boolean) {
     // No memory can be shared with the opaque origin of a sandbox.
     const can_share = typeof SharedArrayBuffer != "undefined" && globalThis.crossOriginIsolated && !sandbox
     this.interrupt = can_share ? new Int32Array(new SharedArrayBuffer(4)) : null
     this.start("")
+  }
+
+  /** Where Python's memory snapshot is cached (worker.ts), or null for none: named by where
+   * Pyodide comes from, this package's version and its browser sources. A sandbox's opaque
+   * origin has no storage for one. */
+  get snapshot_key(): string | null {
+    return this.use_snapshot && !this.sandbox
+      ? `${this.index_url}bokeh-live-snapshot/${VERSION}-${BROWSER_PY_DIGEST}` : null
   }
 
   get can_interrupt(): boolean {
@@ -204,7 +214,8 @@ export class Runtime {
     const {package_url} = this
     const lock_url = package_url != null && package_url != PYODIDE_CDN ? `${package_url}pyodide-lock.json` : null
     worker.postMessage({kind: "init", index_url: this.index_url, browser_py: BROWSER_PY, lock_url, package_url,
-      interrupt: (this.interrupt?.buffer as SharedArrayBuffer | undefined) ?? null} satisfies ToWorker)
+      interrupt: (this.interrupt?.buffer as SharedArrayBuffer | undefined) ?? null,
+      snapshot: this.snapshot_key} satisfies ToWorker)
     this.start_timer = window.setTimeout(() => {
       this.receive({kind: "init_failed", error: `Pyodide did not start within ${START_TIMEOUT_MS / 1000} s`})
     }, START_TIMEOUT_MS)
@@ -230,6 +241,7 @@ export class Runtime {
         clearTimeout(this.start_timer)
         this.state = "ready"
         this.start_ms = performance.now() - this.started_at
+        this.snapshot = message.snapshot
         this.emit(message)
         break
       case "init_failed":

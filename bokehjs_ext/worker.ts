@@ -15,7 +15,7 @@
 export type ToWorker =
   | {kind: "batch", messages: ToWorker[]}
   | {kind: "init", index_url: string, browser_py: {[file: string]: string}, interrupt: SharedArrayBuffer | null,
-     lock_url: string | null, package_url: string | null}
+     lock_url: string | null, package_url: string | null, snapshot: string | null}
   | {kind: "load", id: string, packages: string[], requirements: string[], index_urls: string[]}
   | {kind: "run", model: string, id: string, code: string, kwargs: unknown, fresh: boolean}
   | {kind: "config", model: string, value: unknown, limit: number, auto_packages: boolean}
@@ -29,7 +29,7 @@ export type ToWorker =
 export type FromWorker =
   | {kind: "batch", messages: FromWorker[]}
   | {kind: "phase", phase: string}
-  | {kind: "ready"}
+  | {kind: "ready", snapshot: Snapshot}
   | {kind: "init_failed", error: string}
   | {kind: "crashed", error: string}
   | {kind: "loaded", id: string, error: string | null}
@@ -42,6 +42,10 @@ export type FromWorker =
   | {kind: "completions", model: string, id: string, prefix: string, options: Completion[]}
   | {kind: "done", model: string, id: string, result: unknown}
   | {kind: "failed", model: string, id: string, error: string, error_type: string}
+
+/** How Python started: from a cached memory snapshot ("loaded"); or afresh, having made one
+ * to cache ("made"), with snapshots off ("off"), or unable to use them (why). */
+export type Snapshot = "loaded" | "made" | "off" | string
 
 /** One option the editor offers; `type` is one of CodeMirror's completion types. */
 export type Completion = {label: string, type: string}
@@ -165,6 +169,54 @@ export function worker_main(): void {
     }
   }
 
+  // --- memory snapshots: Python's memory once started, kept in the origin's Cache Storage ---
+  // A start from one skips Python's own start-up and the imports of the browser half. Each
+  // is checked against a SHA-256 digest kept beside it; Pyodide itself refuses one made by
+  // another build. One that fails either way is replaced by a fresh start's.
+  const SNAPSHOT_CACHE = "bokeh-live-snapshots"
+  const DIGEST_HEADER = "x-bokeh-live-sha256"
+
+  async function sha256(bytes: Uint8Array<ArrayBuffer>): Promise<string> {
+    const digest = new Uint8Array(await crypto.subtle.digest("SHA-256", bytes))
+    return Array.from(digest, (b) => b.toString(16).padStart(2, "0")).join("")
+  }
+
+  /** The snapshot cached under `key`, null if there is none, or why it cannot be used. */
+  async function read_snapshot(key: string): Promise<Uint8Array<ArrayBuffer> | string | null> {
+    try {
+      const cache = await caches.open(SNAPSHOT_CACHE)
+      const response = await cache.match(key)
+      if (response == null) {
+        return null
+      }
+      const bytes = new Uint8Array(await response.arrayBuffer())
+      if (response.headers.get(DIGEST_HEADER) !== await sha256(bytes)) {
+        console.warn("bokeh_live: the cached memory snapshot is damaged, so Python starts afresh")
+        return null  // this start makes a new one in its place
+      }
+      return bytes
+    } catch (error) {
+      return `the snapshot cache cannot be read (${error})`  // no Cache Storage: an insecure or opaque origin
+    }
+  }
+
+  /** Cache `bytes` under `key`, and drop snapshots of other versions made from the same Pyodide. */
+  async function save_snapshot(key: string, bytes: Uint8Array<ArrayBuffer>): Promise<void> {
+    try {
+      const cache = await caches.open(SNAPSHOT_CACHE)
+      const folder = key.slice(0, key.lastIndexOf("/") + 1)
+      for (const request of await cache.keys()) {
+        if (request.url.startsWith(folder) && request.url != key) {
+          await cache.delete(request)
+        }
+      }
+      const headers = {"content-type": "application/octet-stream", [DIGEST_HEADER]: await sha256(bytes)}
+      await cache.put(key, new Response(bytes, {headers}))
+    } catch (error) {
+      console.warn("bokeh_live: the memory snapshot could not be cached:", error)
+    }
+  }
+
   async function init(message: Extract<ToWorker, {kind: "init"}>): Promise<void> {
     post({kind: "phase", phase: "downloading Pyodide"})
     // A literal import() would be compiled to require() (the bundle is CommonJS). The
@@ -189,8 +241,49 @@ export function worker_main(): void {
         lock_error = `the package lockfile ${message.lock_url} could not be read (${error}), so no package can be loaded`
       }
     }
-    pyodide = await loadPyodide({indexURL: message.index_url, lockFileContents,
-      packageBaseUrl: lock_error == null ? message.package_url ?? undefined : undefined})
+    const options = {indexURL: message.index_url, lockFileContents,
+      packageBaseUrl: lock_error == null ? message.package_url ?? undefined : undefined}
+    const install_files = () => {
+      // The browser half of the package, as the package `bokeh_live` (bokeh_live/_browser.py
+      // is its __init__), on a path of its own. Files live outside WebAssembly memory, so a
+      // start from a snapshot writes them again.
+      pyodide.FS.mkdirTree("/bokeh_live/bokeh_live")
+      for (const [file, source] of Object.entries(message.browser_py)) {
+        pyodide.FS.writeFile(`/bokeh_live/bokeh_live/${file}`, source)
+      }
+    }
+    let snapshot: Snapshot = "off"
+    let key = message.snapshot
+    const cached = key != null ? await read_snapshot(key) : null
+    if (typeof cached == "string") {
+      snapshot = cached
+      key = null  // no Cache Storage here
+    } else if (cached != null) {
+      try {
+        pyodide = await loadPyodide({...options, _loadSnapshot: cached})
+        install_files()
+        snapshot = "loaded"
+      } catch (error) {
+        // Made by another build of Pyodide, or damaged: start afresh, and make a new one.
+        console.warn("bokeh_live: the cached memory snapshot did not load, so Python starts afresh:", error)
+      }
+    }
+    if (snapshot != "loaded") {
+      pyodide = await loadPyodide({...options, _makeSnapshot: key != null})
+      install_files()
+      // Importing the browser half is most of the start after Pyodide's own: it goes into the
+      // snapshot too. Nothing of JavaScript may be held by Python yet (_install comes after).
+      pyodide.runPython("import sys; sys.path.insert(0, '/bokeh_live'); import bokeh_live")
+      if (key != null) {
+        try {
+          const bytes: Uint8Array<ArrayBuffer> = pyodide.makeMemorySnapshot()
+          void save_snapshot(key, bytes)
+          snapshot = "made"
+        } catch (error) {
+          snapshot = `no snapshot could be made (${error})`
+        }
+      }
+    }
     // Pyodide's own hook for a fatal error (out of memory, a broken invariant): after one,
     // every call into it throws, so nothing the worker holds can end any more.
     if (pyodide._api != null) {
@@ -199,13 +292,6 @@ export function worker_main(): void {
     if (message.interrupt != null) {
       pyodide.setInterruptBuffer(new Int32Array(message.interrupt))
     }
-    // The browser half of the package, as the package `bokeh_live` (bokeh_live/_browser.py
-    // is its __init__), on a path of its own.
-    pyodide.FS.mkdirTree("/bokeh_live/bokeh_live")
-    for (const [file, source] of Object.entries(message.browser_py)) {
-      pyodide.FS.writeFile(`/bokeh_live/bokeh_live/${file}`, source)
-    }
-    pyodide.runPython("import sys; sys.path.insert(0, '/bokeh_live')")
     browser = pyodide.pyimport("bokeh_live")
     browser._install((kind: string, payload: {[key: string]: unknown}) => {
       outgoing.push(own({kind, ...payload}, transfers, 0) as FromWorker)
@@ -215,7 +301,7 @@ export function worker_main(): void {
         queueMicrotask(flush)
       }
     })
-    post({kind: "ready"})
+    post({kind: "ready", snapshot})
     for (const queued of waiting.splice(0)) {
       dispatch(queued)
     }

@@ -66,6 +66,7 @@ def test_figures_hold_numbers_with_baselines_and_ratios(results):
         assert number(cases[(1, path)]["mb_per_s"])
     for kind in ("bare", "models_1", "models_10"):
         assert number(f["startup"][kind]["cold"]) and number(f["startup"][kind]["warm"])
+    assert number(f["startup"]["models_1"]["snapshot"]) and number(f["startup"]["ratio_1_snapshot_vs_bare_warm"])
     for when in ("first", "reconnected"):
         assert number(f["issue7_vs_stock"]["ratio"][when]["p50_ms"])
     assert f["issue7_vs_stock"]["stock_page_has_extension"] is False

@@ -3,7 +3,8 @@
 Query arguments pick the page:
 
 - ``kind=live`` (default): ``models`` BokehLive models called ``live0``, ``live1``...
-  (``max_message_size`` raises their limit for the data cases);
+  (``max_message_size`` raises their limit for the data cases; ``snapshot=0`` starts
+  Python without a memory snapshot);
 - ``kind=stock``: no BokehLive, and ``bokeh_live`` is never imported, so a server that
   serves only these pages is a stock Bokeh server (no extension bundle, no TCP_NODELAY).
 
@@ -47,7 +48,9 @@ lives: list[Any] = []
 if kind == "live":
     from bokeh_live import BokehLive, LiveError  # only here: stock pages must not load the extension
 
-    extra = {"max_message_size": int(arg("max_message_size", "0"))} if arg("max_message_size", "") else {}
+    extra: dict[str, Any] = {"snapshot": arg("snapshot", "1") == "1"}
+    if arg("max_message_size", ""):
+        extra["max_message_size"] = int(arg("max_message_size", "0"))
     workers = int(arg("workers", "1"))  # models spread over this many workers of the page
     lives = [BokehLive(name=f"live{i}", mode=arg("mode", "app"), code="", height=60, worker=f"w{i % workers}", **extra)
              for i in range(int(arg("models", "1")))]
