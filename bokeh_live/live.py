@@ -223,13 +223,14 @@ class BokehLive(LayoutDOM):
     """)
 
     snapshot = Bool(default=True, help="""
-    Start the page's Python from a memory snapshot when the browser has one: the first start
-    on a site caches Python's memory (about 31 MB, in the origin's Cache Storage, named
-    by the Pyodide location and this package's version), and later pages start from it,
-    skipping Python's own start-up. A snapshot that is damaged or made by another Pyodide
-    is replaced by a fresh start's. Needs a secure origin (HTTPS or localhost); sandboxed
-    models never use one. Set on the model that starts a worker: its first model decides.
-    Packages loaded later are not in the snapshot.
+    Start the page's Python from a memory snapshot when the browser has one: after the first
+    start on a site, a background worker starts Python once more and caches its memory
+    (about 31 MB, in the origin's Cache Storage, named by the Pyodide location and this
+    package's version), and later pages start from it, skipping Python's own start-up. A
+    snapshot that is damaged or made by another Pyodide is replaced by a fresh start's.
+    Needs a secure origin (HTTPS or localhost); sandboxed models never use one. Set on the
+    model that starts a worker: its first model decides. Packages loaded later are not in
+    the snapshot. See docs/deployment.md.
     """)
 
     persist = Bool(default=False, help="""

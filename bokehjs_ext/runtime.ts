@@ -222,6 +222,38 @@ export class Runtime {
     this.emit({kind: "phase", phase: this.phase})
   }
 
+  /** Snapshots being made by this page, by key: one each, whatever the number of workers. */
+  private static readonly _making = new Set<string>()
+
+  /** Python started afresh: have a worker of its own make and cache a memory snapshot for
+   * later pages (worker.ts says why not this one), then end it. Costs one more start of
+   * Python, in the background, once per site and version. */
+  private make_snapshot(): void {
+    const key = this.snapshot_key
+    if (key == null || Runtime._making.has(key)) {
+      return
+    }
+    Runtime._making.add(key)
+    const maker = new Worker(worker_url(), {type: "module", name: "bokeh_live: snapshot"})
+    const end = (error: string | null) => {
+      clearTimeout(timer)
+      maker.terminate()
+      Runtime._making.delete(key)
+      if (error != null) {
+        console.warn(`bokeh_live: no memory snapshot was cached (${error}); the next page starts afresh too`)
+      }
+    }
+    const timer = window.setTimeout(() => end(`not made within ${START_TIMEOUT_MS / 1000} s`), START_TIMEOUT_MS)
+    maker.onmessage = (event: MessageEvent<FromWorker>) => {
+      if (event.data.kind == "snapshot_saved") {
+        end(event.data.error)
+      }
+    }
+    maker.onerror = (event: ErrorEvent) => end(event.message || "its worker failed")
+    maker.postMessage({kind: "make_snapshot", index_url: this.index_url, browser_py: BROWSER_PY,
+                       snapshot: key} satisfies ToWorker)
+  }
+
   private emit(event: RuntimeEvent): void {
     for (const listener of [...this.listeners.values()]) {
       listener.runtime(event)
@@ -242,6 +274,9 @@ export class Runtime {
         this.state = "ready"
         this.start_ms = performance.now() - this.started_at
         this.snapshot = message.snapshot
+        if (message.snapshot == "fresh") {
+          this.make_snapshot()
+        }
         this.emit(message)
         break
       case "init_failed":
@@ -261,6 +296,8 @@ export class Runtime {
       case "loaded":
         this.end_load(message.id, message.error)
         break
+      case "snapshot_saved":
+        break  // only from a snapshot's own worker (make_snapshot)
       default:
         if (message.kind == "done" || message.kind == "failed") {
           this.runs.delete(message.id)

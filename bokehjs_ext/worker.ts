@@ -16,6 +16,7 @@ export type ToWorker =
   | {kind: "batch", messages: ToWorker[]}
   | {kind: "init", index_url: string, browser_py: {[file: string]: string}, interrupt: SharedArrayBuffer | null,
      lock_url: string | null, package_url: string | null, snapshot: string | null}
+  | {kind: "make_snapshot", index_url: string, browser_py: {[file: string]: string}, snapshot: string}
   | {kind: "load", id: string, packages: string[], requirements: string[], index_urls: string[]}
   | {kind: "run", model: string, id: string, code: string, kwargs: unknown, fresh: boolean}
   | {kind: "config", model: string, value: unknown, limit: number, auto_packages: boolean}
@@ -25,11 +26,12 @@ export type ToWorker =
   | {kind: "reply", model: string, id: string, result: unknown, error: string | null, error_type: string | null}
   | {kind: "complete", model: string, id: string, before: string}
 
-/** Worker -> page. All but the first six come from Python (bokeh_live/_browser.py), in batches. */
+/** Worker -> page. All but the first seven come from Python (bokeh_live/_browser.py), in batches. */
 export type FromWorker =
   | {kind: "batch", messages: FromWorker[]}
   | {kind: "phase", phase: string}
   | {kind: "ready", snapshot: Snapshot}
+  | {kind: "snapshot_saved", error: string | null}
   | {kind: "init_failed", error: string}
   | {kind: "crashed", error: string}
   | {kind: "loaded", id: string, error: string | null}
@@ -43,8 +45,9 @@ export type FromWorker =
   | {kind: "done", model: string, id: string, result: unknown}
   | {kind: "failed", model: string, id: string, error: string, error_type: string}
 
-/** How Python started: from a cached memory snapshot ("loaded"); or afresh, having made one
- * to cache ("made"), with snapshots off ("off"), or unable to use them (why). */
+/** How Python started: from a cached memory snapshot ("loaded"); or afresh, with none cached
+ * yet ("fresh": the page then has one made), with snapshots off ("off"), or unable to use
+ * them (why). */
 export type Snapshot = "loaded" | "made" | "off" | string
 
 /** One option the editor offers; `type` is one of CodeMirror's completion types. */
@@ -202,19 +205,41 @@ export function worker_main(): void {
 
   /** Cache `bytes` under `key`, and drop snapshots of other versions made from the same Pyodide. */
   async function save_snapshot(key: string, bytes: Uint8Array<ArrayBuffer>): Promise<void> {
-    try {
-      const cache = await caches.open(SNAPSHOT_CACHE)
-      const folder = key.slice(0, key.lastIndexOf("/") + 1)
-      for (const request of await cache.keys()) {
-        if (request.url.startsWith(folder) && request.url != key) {
-          await cache.delete(request)
-        }
+    const cache = await caches.open(SNAPSHOT_CACHE)
+    const folder = key.slice(0, key.lastIndexOf("/") + 1)
+    for (const request of await cache.keys()) {
+      if (request.url.startsWith(folder) && request.url != key) {
+        await cache.delete(request)
       }
-      const headers = {"content-type": "application/octet-stream", [DIGEST_HEADER]: await sha256(bytes)}
-      await cache.put(key, new Response(bytes, {headers}))
-    } catch (error) {
-      console.warn("bokeh_live: the memory snapshot could not be cached:", error)
     }
+    const headers = {"content-type": "application/octet-stream", [DIGEST_HEADER]: await sha256(bytes)}
+    await cache.put(key, new Response(bytes, {headers}))
+  }
+
+  /** The browser half of the package as the package `bokeh_live` (bokeh_live/_browser.py is
+   * its __init__), on a path of its own, imported. Files live outside WebAssembly memory, so
+   * a start from a snapshot writes them again; its import is in the snapshot already. */
+  function start_browser_half(sources: {[file: string]: string}): void {
+    pyodide.FS.mkdirTree("/bokeh_live/bokeh_live")
+    for (const [file, source] of Object.entries(sources)) {
+      pyodide.FS.writeFile(`/bokeh_live/bokeh_live/${file}`, source)
+    }
+    pyodide.runPython("import sys\nif '/bokeh_live' not in sys.path: sys.path.insert(0, '/bokeh_live')\nimport bokeh_live")
+  }
+
+  /**
+   * This worker's only job, in a worker of its own that the page ends afterwards: start
+   * Python, import the browser half (most of a start after Pyodide's own) and cache the
+   * memory. Pyodide's `_makeSnapshot` option changes the `js` module of the Python it starts
+   * (its attributes fail with "Illegal invocation"), so no code ever runs in this one.
+   */
+  async function make_snapshot(message: Extract<ToWorker, {kind: "make_snapshot"}>): Promise<void> {
+    const import_module = scope.__bokeh_live_import ??
+      new Function("url", "return import(url)") as (url: string) => Promise<any>
+    const {loadPyodide} = await import_module(`${message.index_url}pyodide.mjs`)
+    pyodide = await loadPyodide({indexURL: message.index_url, _makeSnapshot: true})
+    start_browser_half(message.browser_py)  // nothing of JavaScript is held by Python yet
+    await save_snapshot(message.snapshot, pyodide.makeMemorySnapshot())
   }
 
   async function init(message: Extract<ToWorker, {kind: "init"}>): Promise<void> {
@@ -243,47 +268,24 @@ export function worker_main(): void {
     }
     const options = {indexURL: message.index_url, lockFileContents,
       packageBaseUrl: lock_error == null ? message.package_url ?? undefined : undefined}
-    const install_files = () => {
-      // The browser half of the package, as the package `bokeh_live` (bokeh_live/_browser.py
-      // is its __init__), on a path of its own. Files live outside WebAssembly memory, so a
-      // start from a snapshot writes them again.
-      pyodide.FS.mkdirTree("/bokeh_live/bokeh_live")
-      for (const [file, source] of Object.entries(message.browser_py)) {
-        pyodide.FS.writeFile(`/bokeh_live/bokeh_live/${file}`, source)
-      }
-    }
     let snapshot: Snapshot = "off"
-    let key = message.snapshot
-    const cached = key != null ? await read_snapshot(key) : null
+    const cached = message.snapshot != null ? await read_snapshot(message.snapshot) : null
     if (typeof cached == "string") {
-      snapshot = cached
-      key = null  // no Cache Storage here
+      snapshot = cached  // no Cache Storage here
     } else if (cached != null) {
       try {
         pyodide = await loadPyodide({...options, _loadSnapshot: cached})
-        install_files()
         snapshot = "loaded"
       } catch (error) {
-        // Made by another build of Pyodide, or damaged: start afresh, and make a new one.
+        // Made by another build of Pyodide, say: start afresh, and have a new one made.
         console.warn("bokeh_live: the cached memory snapshot did not load, so Python starts afresh:", error)
       }
     }
     if (snapshot != "loaded") {
-      pyodide = await loadPyodide({...options, _makeSnapshot: key != null})
-      install_files()
-      // Importing the browser half is most of the start after Pyodide's own: it goes into the
-      // snapshot too. Nothing of JavaScript may be held by Python yet (_install comes after).
-      pyodide.runPython("import sys; sys.path.insert(0, '/bokeh_live'); import bokeh_live")
-      if (key != null) {
-        try {
-          const bytes: Uint8Array<ArrayBuffer> = pyodide.makeMemorySnapshot()
-          void save_snapshot(key, bytes)
-          snapshot = "made"
-        } catch (error) {
-          snapshot = `no snapshot could be made (${error})`
-        }
-      }
+      pyodide = await loadPyodide(options)
+      snapshot = message.snapshot != null && snapshot == "off" ? "fresh" : snapshot
     }
+    start_browser_half(message.browser_py)
     // Pyodide's own hook for a fatal error (out of memory, a broken invariant): after one,
     // every call into it throws, so nothing the worker holds can end any more.
     if (pyodide._api != null) {
@@ -346,7 +348,10 @@ export function worker_main(): void {
 
   scope.onmessage = (event: MessageEvent) => {
     const message = event.data as ToWorker
-    if (message.kind == "init") {
+    if (message.kind == "make_snapshot") {
+      make_snapshot(message).then(() => post({kind: "snapshot_saved", error: null}),
+                                  (error) => post({kind: "snapshot_saved", error: String(error)}))
+    } else if (message.kind == "init") {
       init(message).catch((error) => {
         post({kind: "init_failed", error: String(error?.stack ?? error)})
       })

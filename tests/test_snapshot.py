@@ -87,8 +87,10 @@ def damage_snapshot(browser, key):
 def test_a_later_page_starts_from_the_snapshot_the_first_made(app_server, own_browser):
     url = app_server.app(lambda doc: doc.add_root(BokehLive(name="live", mode="headless", code=CODE)))
     first = open_live(app_server, own_browser, url)
-    assert runtime(own_browser, "snapshot") == "made" and first.metrics()["from_snapshot"] == 0
-    key, size = wait_cached(own_browser)
+    assert runtime(own_browser, "snapshot") == "fresh" and first.metrics()["from_snapshot"] == 0
+    origin = f"http://127.0.0.1:{app_server.port}"  # the js module works in Python started either way
+    assert run(app_server, first, "import js; str(js.self.origin)") == origin
+    key, size = wait_cached(own_browser)  # made by a worker of its own, after the page was ready
     assert key == runtime(own_browser, "snapshot_key") and size > 10_000_000  # Python's whole memory
 
     draws = []
@@ -100,6 +102,7 @@ def test_a_later_page_starts_from_the_snapshot_the_first_made(app_server, own_br
         # imports (from files, which a snapshot does not hold).
         draws.append(run(app_server, live, "first_draw"))
         assert run(app_server, live, "import fractions; str(fractions.Fraction(2, 6))") == "1/3"
+        assert run(app_server, live, "import js; str(js.self.origin)") == origin
     # Every page draws its own random numbers, though all start from the same memory.
     assert draws[0] != draws[1]
 
@@ -118,14 +121,14 @@ def test_a_damaged_or_foreign_snapshot_is_replaced_by_a_fresh_start(app_server, 
     # Damaged: its bytes no longer match the digest kept with them.
     damage_snapshot(own_browser, key)
     live = open_live(app_server, own_browser, on)
-    assert runtime(own_browser, "snapshot") == "made"
+    assert runtime(own_browser, "snapshot") == "fresh"
     assert run(app_server, live, "type(first_draw).__name__") == "float"
     wait_for(replaced, 60, what="a good snapshot in the damaged one's place")
 
     # Whole, but not a snapshot this Pyodide can load (another build's, say).
     put_snapshot(own_browser, key, 1 << 20)
     live = open_live(app_server, own_browser, on)
-    assert runtime(own_browser, "snapshot") == "made"
+    assert runtime(own_browser, "snapshot") == "fresh"
     assert run(app_server, live, "type(first_draw).__name__") == "float"
     wait_for(replaced, 60, what="a good snapshot in the foreign one's place")
     open_live(app_server, own_browser, on)
