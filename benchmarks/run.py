@@ -764,11 +764,12 @@ class Suite:
 
 
 def loaded_extension_files(driver: Any) -> list[str]:
-    """What the page has fetched from /static/extensions/, Pyodide's files left out."""
+    """What the page has fetched from /static/extensions/, Pyodide's files left out, each once
+    (a snapshot's maker fetches the worker's file again, from the cache)."""
     return driver.execute_script("""
-        return performance.getEntriesByType("resource").map((e) => new URL(e.name).pathname)
+        return [...new Set(performance.getEntriesByType("resource").map((e) => new URL(e.name).pathname)
           .filter((p) => p.startsWith("/static/extensions/") && !p.includes("/pyodide/"))
-          .map((p) => p.slice("/static/extensions/".length))""")
+          .map((p) => p.slice("/static/extensions/".length)))]""")
 
 
 def gzip_kb(served: str) -> float:

@@ -303,6 +303,25 @@ function live_view(name) {
 """
 
 
+#: Counts the Python workers a page starts in ``window.__workers`` (to be installed before
+#: the page's scripts): not the one that makes a memory snapshot, which test_snapshot covers.
+COUNT_WORKERS = """
+    window.__workers = 0;
+    const Original = window.Worker;
+    window.Worker = class extends Original {
+      constructor(url, options) {
+        super(url, options);
+        if (options?.name != "bokeh_live: snapshot") window.__workers += 1;
+      }
+    };
+"""
+
+
+def count_workers(driver: Any) -> None:
+    """Count the Python workers of the next page loaded (see COUNT_WORKERS)."""
+    driver.execute_cdp_cmd("Page.addScriptToEvaluateOnNewDocument", {"source": COUNT_WORKERS})
+
+
 def view_size(driver: Any, name: str) -> list[float]:
     """Width and height of the named model's element on the page."""
     return driver.execute_script(

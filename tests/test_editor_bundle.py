@@ -97,8 +97,8 @@ def test_server_pages_never_carry_it_and_notebooks_always_do(kernel, scripts):
 @pytest.mark.browser
 def test_a_headless_page_loads_no_editor_and_gets_one_when_its_mode_changes(app_server, page):
     live = open_page(app_server, page, mode="headless")
-    files = page.execute_script(EXTENSION_FILES)
-    assert files == ["bokeh_live/bokeh_live.min.js", "bokeh_live/worker.mjs"]
+    files = page.execute_script(EXTENSION_FILES)  # the worker's file twice when it also makes a snapshot
+    assert sorted(set(files)) == ["bokeh_live/bokeh_live.min.js", "bokeh_live/worker.mjs"]
     # A guard, not the target (benchmark figure 6 reports it): with CodeMirror it was 202 KB.
     assert gzip_kb(files[0]) < 64
     app_server.locked(live.document, lambda: setattr(live, "mode", "editor"))

@@ -23,13 +23,19 @@ from harness import JS_VIEW, PYODIDE_TIMEOUT, wait_for
 
 pytestmark = pytest.mark.browser
 
-#: Counts the workers a page starts and terminates (installed before the page's scripts).
+#: Counts the Python workers a page starts and terminates (installed before the page's
+#: scripts); not the one that makes a memory snapshot, which test_snapshot covers.
 COUNT_WORKERS = """{
     window.__worker_life = {started: 0, terminated: 0};
     const Original = window.Worker;
+    const counted = (options) => options?.name != "bokeh_live: snapshot";
     window.Worker = class extends Original {
-      constructor(...args) { super(...args); window.__worker_life.started += 1; }
-      terminate() { window.__worker_life.terminated += 1; super.terminate(); }
+      constructor(url, options) {
+        super(url, options);
+        this.__counted = counted(options);
+        if (this.__counted) window.__worker_life.started += 1;
+      }
+      terminate() { if (this.__counted) window.__worker_life.terminated += 1; super.terminate(); }
     };
 }"""
 

@@ -8,7 +8,7 @@ from bokeh.layouts import column
 from bokeh.models import Div
 
 from bokeh_live import BokehLive
-from harness import PYODIDE_TIMEOUT, chromium, shadow_text, view_size, wait_for
+from harness import PYODIDE_TIMEOUT, chromium, count_workers, shadow_text, view_size, wait_for
 
 pytestmark = pytest.mark.browser
 
@@ -114,17 +114,6 @@ def test_pyodide_comes_from_the_bokeh_server(app_server, caplog):
     served = " ".join(r.getMessage() for r in caplog.records)
     for name in ("pyodide.mjs", "pyodide.asm.wasm", "python_stdlib.zip"):
         assert f"200 GET /static/extensions/bokeh_live/pyodide/{name}" in served
-
-
-def count_workers(page):
-    """Count `new Worker(...)` on the next page loaded."""
-    page.execute_cdp_cmd("Page.addScriptToEvaluateOnNewDocument", {"source": """
-        window.__workers = 0;
-        const Original = window.Worker;
-        window.Worker = class extends Original {
-          constructor(...args) { super(...args); window.__workers += 1; }
-        };
-    """})
 
 
 def test_a_runtime_that_failed_to_start_does_not_hold_the_page(app_server, page):

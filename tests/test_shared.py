@@ -52,9 +52,9 @@ def test_page_worker_messages_agree_with_typescript():
     assert python_kinds(shared.ToPython) <= ts_union_kinds("ToWorker")
     assert python_kinds(shared.FromPython) <= ts_union_kinds("FromWorker")
     # What Python does not handle or send is the worker's own JavaScript business.
-    assert ts_union_kinds("ToWorker") - python_kinds(shared.ToPython) == {"batch", "init", "load"}
+    assert ts_union_kinds("ToWorker") - python_kinds(shared.ToPython) == {"batch", "init", "load", "make_snapshot"}
     assert ts_union_kinds("FromWorker") - python_kinds(shared.FromPython) == {
-        "batch", "phase", "ready", "init_failed", "crashed", "loaded"}
+        "batch", "phase", "ready", "init_failed", "crashed", "loaded", "snapshot_saved"}
 
 
 def test_page_worker_message_fields_agree_with_typescript():

@@ -24,7 +24,7 @@ from bokeh.resources import INLINE
 from bokeh_live import BokehLive, save_offline
 from bokeh_live.live import PYODIDE_URL_ENV
 from bokeh_live.standalone import PYODIDE_DIR, resources_html
-from harness import JS_VIEW, PYODIDE_TIMEOUT, wait_for
+from harness import JS_VIEW, PYODIDE_TIMEOUT, count_workers, wait_for
 
 pytestmark = pytest.mark.browser
 
@@ -266,19 +266,6 @@ def dashboard(pyodide_url=None):
     second.js_on_change("stdout", CustomJS(args=dict(div=echo), code="div.text = 'echo: ' + cb_obj.stdout"))
     first.js_on_change("status", CustomJS(args=dict(div=state), code="div.text = div.text + ' ' + cb_obj.status"))
     return column(Div(text="<h1>Existing dashboard</h1>"), row(slider, plot), first, second, echo, state)
-
-
-COUNT_WORKERS = """
-    window.__workers = 0;
-    const Original = window.Worker;
-    window.Worker = class extends Original {
-      constructor(...args) { super(...args); window.__workers += 1; }
-    };
-"""
-
-
-def count_workers(page):
-    page.execute_cdp_cmd("Page.addScriptToEvaluateOnNewDocument", {"source": COUNT_WORKERS})
 
 
 def test_standalone_dashboard_custom_js_and_one_runtime(page, tmp_path, pyodide_cdn):
