@@ -48,7 +48,7 @@ export type FromWorker =
 /** How Python started: from a cached memory snapshot ("loaded"); or afresh, with none cached
  * yet ("fresh": the page then has one made), with snapshots off ("off"), or unable to use
  * them (why). */
-export type Snapshot = "loaded" | "made" | "off" | string
+export type Snapshot = "loaded" | "fresh" | "off" | string
 
 /** One option the editor offers; `type` is one of CodeMirror's completion types. */
 export type Completion = {label: string, type: string}
