@@ -486,10 +486,10 @@ class Suite:
         kinds: list[tuple[str, str, int]] = [("bare", server.url("/bench_app/static/bare_pyodide.html"), 0)]
         kinds += [(f"models_{n}", self.url("live", models=n), n) for n in self.s.model_counts]
         # Per browser: a cold load (nothing cached; a live page makes and caches a memory
-        # snapshot), a warm one without the snapshot, then a warm one from it.
+        # snapshot), a warm one without the snapshot, then (one model) a warm one from it.
         phases = ("cold", "warm", "snapshot")
         samples: dict[str, dict[str, list[float]]] = {
-            k: {p: [] for p in (phases if k != "bare" else phases[:2])} for k, _, _ in kinds}
+            k: {p: [] for p in (phases if k == "models_1" else phases[:2])} for k, _, _ in kinds}
         for rep in range(self.s.startup_reps):
             for name, url, models in kinds:
                 driver = new_browser()
@@ -497,7 +497,7 @@ class Suite:
                     for phase in samples[name]:
                         page_url = url + ("&snapshot=0" if phase == "warm" and name != "bare" else "")
                         samples[name][phase].append(page_load_to_ready(driver, page_url, models))
-                        if phase == "cold" and name != "bare":
+                        if phase == "cold" and "snapshot" in samples[name]:
                             wait_for(lambda d=driver: snapshot_cached(d), 60, 0.1, what="the snapshot to be cached")
                 finally:
                     driver.quit()
