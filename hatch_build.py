@@ -61,7 +61,7 @@ def _run(cmd: list[str], env: dict[str, str], cwd: Path) -> None:
 
 def _compact(source: str) -> str:
     """Python source as every page carries it: without comments, and without the docstrings
-    of private functions (public ones stay for ``help()``). A third less, gzipped."""
+    of private functions (public ones stay for ``help()``). A fifth less, gzipped."""
     import ast
 
     tree = ast.parse(source)
