@@ -172,6 +172,16 @@ export function worker_main(): void {
     }
   }
 
+  /** Pyodide's `loadPyodide`, from its module in `index_url`. A literal import() would be
+   * compiled to require() (the bundle is CommonJS): the static worker file provides the real
+   * one; a worker made from this function's text falls back to new Function, which a
+   * Content-Security-Policy may forbid. */
+  async function pyodide_loader(index_url: string): Promise<(options: object) => Promise<any>> {
+    const import_module = scope.__bokeh_live_import ??
+      new Function("url", "return import(url)") as (url: string) => Promise<any>
+    return (await import_module(`${index_url}pyodide.mjs`)).loadPyodide
+  }
+
   // --- memory snapshots: Python's memory once started, kept in the origin's Cache Storage ---
   // A start from one skips Python's own start-up and the imports of the browser half. Each
   // is checked against a SHA-256 digest kept beside it; Pyodide itself refuses one made by
@@ -234,9 +244,7 @@ export function worker_main(): void {
    * (its attributes fail with "Illegal invocation"), so no code ever runs in this one.
    */
   async function make_snapshot(message: Extract<ToWorker, {kind: "make_snapshot"}>): Promise<void> {
-    const import_module = scope.__bokeh_live_import ??
-      new Function("url", "return import(url)") as (url: string) => Promise<any>
-    const {loadPyodide} = await import_module(`${message.index_url}pyodide.mjs`)
+    const loadPyodide = await pyodide_loader(message.index_url)
     pyodide = await loadPyodide({indexURL: message.index_url, _makeSnapshot: true})
     start_browser_half(message.browser_py)  // nothing of JavaScript is held by Python yet
     await save_snapshot(message.snapshot, pyodide.makeMemorySnapshot())
@@ -244,12 +252,7 @@ export function worker_main(): void {
 
   async function init(message: Extract<ToWorker, {kind: "init"}>): Promise<void> {
     post({kind: "phase", phase: "downloading Pyodide"})
-    // A literal import() would be compiled to require() (the bundle is CommonJS). The
-    // static worker file provides the real one; a worker made from this function's text
-    // falls back to new Function, which a Content-Security-Policy may forbid.
-    const import_module = scope.__bokeh_live_import ??
-      new Function("url", "return import(url)") as (url: string) => Promise<any>
-    const {loadPyodide} = await import_module(`${message.index_url}pyodide.mjs`)
+    const loadPyodide = await pyodide_loader(message.index_url)
     post({kind: "phase", phase: "starting Python"})
     // The core comes from index_url; lockfile packages from package_url, checked against its
     // lockfile (or the core's own, when that is the public distribution of this version). A
