@@ -93,7 +93,7 @@ def shared_constants() -> dict[str, object]:
 
     namespace = runpy.run_path(str(PKG / "shared.py"))
     return {name: value for name, value in namespace.items()
-            if name.isupper() and isinstance(value, (int, str, dict))}
+            if name.isupper() and isinstance(value, (int, float, str, dict, tuple))}
 
 
 def write_shared_constants() -> None:

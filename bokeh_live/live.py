@@ -31,6 +31,9 @@ from .shared import (
     MAX_MESSAGE_BYTES,
     MAX_PROGRESS_TEXT,
     MAX_TEXT_CHARS,
+    MODES,
+    STATUSES,
+    THEMES,
     VERSION,
     keep_tail,
 )
@@ -96,7 +99,7 @@ class BokehLive(LayoutDOM):
     modes the visitor's edits are written back here.
     """)
 
-    mode = Enum("editor", "app", "playground", "headless", "compact", "debug", default="editor", help="""
+    mode = Enum(*MODES, default=MODES[0], help="""
     What the component shows: ``editor`` (a Python editor with a Run button, Ctrl/Cmd+Enter
     also runs, beside or above the output), ``app`` (the output only), ``playground`` (the
     editor with a menu of ``examples``, reset and copy), ``headless`` (nothing; takes no
@@ -131,7 +134,7 @@ class BokehLive(LayoutDOM):
     bundle (CodeMirror) on standalone pages. Pages that show no editor never load it.
     """)
 
-    status = Enum("idle", "loading", "ready", "running", "error", default="idle", help="""
+    status = Enum(*STATUSES, default=STATUSES[0], help="""
     Where the browser runtime is: ``idle`` before the view starts, ``loading`` while
     Pyodide and ``packages`` load, ``running`` while ``code`` runs, then ``ready`` or
     ``error``. Written by the browser.
@@ -241,7 +244,7 @@ class BokehLive(LayoutDOM):
     visitor owns: the stored text wins over the app's ``code``.
     """)
 
-    theme = Enum("auto", "light", "dark", default="auto", help="""
+    theme = Enum(*THEMES, default=THEMES[0], help="""
     Colour theme of the editor and output; ``auto`` follows the visitor's light or dark
     preference (``prefers-color-scheme``).
     """)

@@ -79,6 +79,20 @@ MAX_NAME_LENGTH = 100
 MAX_COMPLETIONS = 500
 COMPLETE_TIMEOUT_MS = 1500
 
+# --- the model's enumerations (live.py's properties and the view's types) -------------------
+
+#: What a ``BokehLive`` shows (its ``mode``), the first being the default.
+MODES = ("editor", "app", "playground", "headless", "compact", "debug")
+
+#: Where the browser's runtime is (``status``), the first being the default.
+STATUSES = ("idle", "loading", "ready", "running", "error")
+
+#: Colour themes (``theme``), the first being the default.
+THEMES = ("auto", "light", "dark")
+
+#: The phases of a worker's start, in order, as its status line names them.
+PHASES = ("starting", "downloading Pyodide", "starting Python")
+
 #: What the browser reports for ``BokehLive.metrics()``: counts, durations in ms, and 1 or 0
 #: for whether Python last started from a memory snapshot.
 BROWSER_METRICS = ("python_start_ms", "packages_ms", "last_run_ms", "code_runs", "restarts", "from_snapshot")
