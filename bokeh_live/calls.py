@@ -17,10 +17,11 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from .pending import Pending
 from .protocol import Call, CallError, CallResult, ServerMessage
 from .shared import MAX_CALLS_IN_FLIGHT, MAX_NAME_LENGTH
 
-__all__ = ("Exposed",)
+__all__ = ("ExposedFunctions",)
 
 #: An exception's message sent to the browser keeps at most this many characters.
 MAX_ERROR_CHARS = 1000
@@ -33,13 +34,14 @@ class _Function:
 
 
 @dataclass
-class Exposed:
-    """The functions one ``BokehLive`` exposes, and its calls from the browser that run."""
+class ExposedFunctions:
+    """The functions one ``BokehLive`` exposes to its browser code, and the calls of them
+    that run on the server (coroutines, as tasks)."""
 
     reply: Callable[[ServerMessage], None]
     on_exception: Callable[[Exception, str], None]  # the error, and what raised it
     functions: dict[str, _Function] = field(default_factory=dict)
-    running: dict[str, asyncio.Task[None]] = field(default_factory=dict)
+    running: Pending = field(default_factory=lambda: Pending(limit=MAX_CALLS_IN_FLIGHT))
 
     def expose(self, name: str, fn: Callable[..., Any], timeout: float) -> None:
         if not callable(fn):
@@ -72,9 +74,7 @@ class Exposed:
         if not inspect.isawaitable(result):
             self._return(call_id, name, result)
             return
-        task = asyncio.ensure_future(self._await(call_id, name, result, function.timeout))
-        self.running[call_id] = task
-        task.add_done_callback(lambda _: self.running.pop(call_id, None))
+        self.running.add(asyncio.ensure_future(self._await(call_id, name, result, function.timeout)), call_id)
 
     async def _await(self, call_id: str, name: str, awaitable: Any, timeout: float) -> None:
         try:
@@ -88,8 +88,7 @@ class Exposed:
 
     def cancel_all(self) -> None:
         """The session ended: nothing will take the replies."""
-        for task in list(self.running.values()):
-            task.cancel()
+        self.running.end_all(lambda: RuntimeError("the session ended"))
 
     def _return(self, call_id: str, name: str, result: Any) -> None:
         try:

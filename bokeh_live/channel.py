@@ -1,71 +1,47 @@
-"""The server end of a ``BokehLive``'s transport: everything between the model and Bokeh's events.
+"""The server end of a ``BokehLive``'s transport: everything between the model and the page.
 
 A :class:`Channel` owns the outbox (bounded, batched per tick, packed into events that
 stay under Bokeh's 20 MiB websocket limit, large binary values in chunks), the table of
-pending requests (each with an id, a timeout and exactly one ending), and the way in:
-chunk reassembly within memory budgets, restoring values, validating each message on its
-own, and a log of what was refused that a hostile client cannot flood.
+pending requests (``pending.py``: each with an id, a timeout and exactly one ending), and
+the way in: chunk reassembly within memory budgets, decoding values, validating each
+message on its own, and a log of what was refused that a hostile client cannot flood.
 
-The model (``live.py``) only says ``channel.post(...)``, ``await channel.request(...)``
-and hands incoming events to ``channel.receive``. ``bokehjs_ext/channel.ts`` is the page's
-end.
+It knows nothing of Bokeh: the model (``live.py``) hands it a function that sends one
+event and one that schedules a call for the session's next tick, says
+``channel.post(...)`` and ``await channel.request(...)``, and gives it each incoming event's
+messages and chunks. ``bokehjs_ext/channel.ts`` is the page's end.
 """
 
 from __future__ import annotations
 
-import asyncio
+import datetime
 import logging
 import re
-import secrets
 import time
-import weakref
 from collections import Counter, deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, cast
+from typing import Any, cast
 
 import numpy as np
 
 from . import tabular
-from .chunks import PROCESS_BUDGET, SESSION_BLOB_BYTES, Assembler, Budget, Refused, chunk_size, split
+from .chunks import PROCESS_BUDGET, Assembler, Budget, Refused, chunk_size, cut
+from .pending import PausableClock, Pending
 from .protocol import (
     Call,
     Cancel,
     ClientMessage,
-    ClientMessages,
     Output,
     Rejected,
     RunPython,
     ServerMessage,
-    ServerMessages,
-    ViewState,
-    measure,
     parse_client_message,
 )
-from .shared import (
-    ARRAY_TAG,
-    BLOB_TAG,
-    CATEGORY_TAG,
-    DTYPE_FORMATS,
-    EVENT_BYTES,
-    FRAME_TAG,
-    INT_TAG,
-    MAX_DEPTH,
-    MAX_INLINE_BYTES,
-    MAX_SAFE_INT,
-    STRINGS_TAG,
-)
-from .tabular import ARRAY_KINDS
+from .shared import CHUNK_BYTES, EVENT_BYTES, MAX_DEPTH, MAX_INLINE_BYTES
+from .wire import BLOB_TAG, DTYPE_FORMATS, Decoder, Encoder, Size
 
-#: Tags of values tabular.py decodes.
-TABULAR_TAGS = frozenset({ARRAY_TAG, STRINGS_TAG, CATEGORY_TAG, FRAME_TAG})
-
-if TYPE_CHECKING:
-    from bokeh.document import Document
-
-    from .live import BokehLive
-
-__all__ = ("Channel", "LiveError", "Pending", "clean", "prepare")
+__all__ = ("Channel", "LiveError", "clean")
 
 log = logging.getLogger("bokeh_live.live")
 
@@ -141,130 +117,76 @@ class _ProcessLogBudget:
 _LOG_BUDGET = _ProcessLogBudget()
 
 
-# --- requests -----------------------------------------------------------------------------------
+# --- the codec, as the server speaks it ----------------------------------------------------------
 
-@dataclass
-class _Request:
-    future: asyncio.Future[Any]
-    sent: bool = False
+class ServerEncoder(Encoder):
+    """wire.py's encoder with the server's fast paths: numpy arrays of the dtypes BokehJS has
+    and ``bytes`` stay as they are (Bokeh sends them as binary buffers), and those larger
+    than ``CHUNK_BYTES`` leave as placeholders whose bytes go to ``chunks``. One walk tags,
+    measures and cuts a message."""
 
+    dict_overhead = len('{"type":"map","entries":[]}')  # how Bokeh's server writes a dict
 
-class Pending:
-    """Requests waiting for the browser. Each has an id and ends exactly once: with its
-    result or error, its timeout or cancellation (``forget``), or ``fail_all``."""
+    def __init__(self, size: Size) -> None:
+        super().__init__(size)
+        self.chunks: list[dict[str, Any]] = []
 
-    def __init__(self) -> None:
-        self._requests: dict[str, _Request] = {}
-
-    def open(self) -> tuple[str, asyncio.Future[Any]]:
-        request_id = secrets.token_urlsafe(16)
-        future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
-        self._requests[request_id] = _Request(future)
-        return request_id, future
-
-    def __contains__(self, request_id: str) -> bool:
-        return request_id in self._requests
-
-    def __len__(self) -> int:
-        return len(self._requests)
-
-    def ids(self) -> list[str]:
-        return list(self._requests)
-
-    def mark_sent(self, request_id: str) -> None:
-        request = self._requests.get(request_id)
-        if request is not None:
-            request.sent = True
-
-    def settle(self, request_id: str, result: Any = None, error: BaseException | None = None) -> bool:
-        """End a request with its result or error; False if it is unknown or already ended."""
-        request = self._requests.pop(request_id, None)
-        if request is None or request.future.done():
-            return False
-        if error is not None:
-            request.future.set_exception(error)
-        else:
-            request.future.set_result(result)
-        return True
-
-    def forget(self, request_id: str) -> bool:
-        """The caller gave up (timeout, cancellation): returns whether the browser has it."""
-        request = self._requests.pop(request_id, None)
-        return request is not None and request.sent
-
-    def fail_all(self, reason: str) -> None:
-        requests, self._requests = self._requests, {}
-        for request in requests.values():
-            if not request.future.done():
-                request.future.set_exception(LiveError(reason))
+    def leaf(self, value: Any, depth: int) -> Any:
+        if isinstance(value, (bytes, bytearray, memoryview)):
+            flat = np.frombuffer(value, dtype=np.uint8)  # a view: no copy
+            self.size.add(80, int(flat.nbytes))
+            if flat.nbytes > CHUNK_BYTES:
+                return cut({"kind": "bytes"}, flat, self.chunks)
+            return value if type(value) is bytes else flat.tobytes()
+        if isinstance(value, np.ndarray):
+            if str(value.dtype) not in DTYPE_FORMATS:
+                if value.dtype.kind in tabular.ARRAY_KINDS:  # int64, datetime64...: exact, as raw bytes
+                    return self.encode(tabular.encode_array(value), depth)
+                return self.encode(value.tolist(), depth)  # objects: as the values they hold
+            self.size.add(160, int(value.nbytes))
+            if value.nbytes > CHUNK_BYTES:
+                data = np.ascontiguousarray(value).reshape(-1).view(np.uint8)
+                return cut({"kind": "ndarray", "dtype": str(value.dtype), "shape": list(value.shape)}, data,
+                           self.chunks)
+            return value
+        if isinstance(value, np.generic):
+            return self.encode(value.item(), depth)
+        if isinstance(value, (datetime.date, datetime.time)):  # Bokeh sends these as numbers
+            self.size.add(40)
+            return value
+        # Caught here, not when the batch is serialized: that would lose the whole batch.
+        raise TypeError(f"a {type(value).__name__} cannot be sent to the browser: use JSON-like values, "
+                        "bytes, numpy arrays or DataFrames")
 
 
-# --- values from the browser ----------------------------------------------------------------------
+class ServerDecoder(Decoder):
+    """wire.py's decoder for what a browser sends, as Bokeh decoded it: placeholders become
+    the blobs their chunks brought, typed arrays numpy arrays, and anything else that is not
+    JSON-like, bytes or a numeric array (a Bokeh model a forged event built, say) is refused.
+    Counts bytes as it goes, against the size limit."""
 
-_DIGITS = re.compile(r"-?[0-9]{1,400}")
-
-
-class _Restorer:
-    """Turns a message as Bokeh decoded it into plain values: chunked placeholders become
-    their bytes or arrays, tagged big integers become ints, and anything else that is not
-    JSON-like, bytes or a numeric array (a Bokeh model a forged event built, say) is
-    refused. Counts bytes as it goes, against ``limit``."""
+    binary_tag = BLOB_TAG
 
     def __init__(self, assembler: Assembler, limit: int) -> None:
+        super().__init__(Size(limit))
         self.assembler = assembler
-        self.limit = limit
-        self.total = 0
 
-    def _count(self, n: int) -> None:
-        self.total += n
-        if self.total > self.limit:
-            raise Refused(f"larger than the limit of {self.limit} bytes (BokehLive.max_message_size)")
+    def binary(self, value: dict[str, Any]) -> Any:
+        restored = self.assembler.take(value)
+        self.size.add(0, len(restored) if isinstance(restored, bytes) else int(restored.nbytes))
+        return restored
 
-    def restore(self, value: Any, depth: int = 0) -> Any:
-        if depth > MAX_DEPTH:
-            raise Refused(f"nested deeper than {MAX_DEPTH} levels")
+    def other(self, value: Any) -> Any:
         kind = type(value)
-        if value is None or kind in (bool, int, float):
-            self._count(8)
-            return value
-        if kind is str:
-            self._count(len(value))
-            return value
         if kind is bytes:
-            self._count(len(value))
+            self.size.add(0, len(value))
             return value
-        if kind is list:
-            self._count(len(value))
-            return [self.restore(v, depth + 1) for v in value]
-        if kind is dict:
-            if BLOB_TAG in value:
-                restored = self.assembler.take(value)
-                self._count(len(restored) if isinstance(restored, bytes) else int(restored.nbytes))
-                return restored
-            if INT_TAG in value:
-                digits = value[INT_TAG]
-                if value.keys() != {INT_TAG} or not isinstance(digits, str) or not _DIGITS.fullmatch(digits):
-                    raise Refused("a tagged integer takes only its decimal digits")
-                return int(digits)
-            self._count(2 * len(value))
-            out = {}
-            for k, v in value.items():
-                if not isinstance(k, str):
-                    raise Refused(f"dict keys must be strings, not {type(k).__name__}")
-                self._count(len(k))
-                out[k] = self.restore(v, depth + 1)
-            if out.keys() & TABULAR_TAGS:
-                try:
-                    return tabular.decode(out)
-                except (ValueError, TypeError) as e:
-                    raise Refused(f"a tagged table or array: {e}") from None
-            return out
         if isinstance(value, np.ndarray) and value.dtype.kind in "biuf":
-            self._count(int(value.nbytes))
+            self.size.add(0, int(value.nbytes))
             return value
         if kind.__name__ == "array" and kind.__module__ == "array":  # typed arrays arrive as array.array
             array = np.array(value)
-            self._count(int(array.nbytes))
+            self.size.add(0, int(array.nbytes))
             return array
         raise Refused(f"a value of type {kind.__name__[:40]} is not accepted from the browser")
 
@@ -286,24 +208,6 @@ def _placeholders(value: Any, out: set[str], depth: int = 0) -> set[str]:
     return out
 
 
-def prepare(value: Any, depth: int = 0) -> Any:
-    """``value`` as the browser can take it: integers beyond JavaScript's safe range tagged
-    (exact both ways), DataFrames and arrays of dtypes BokehJS lacks as tagged bytes."""
-    if type(value) is int and not -MAX_SAFE_INT <= value <= MAX_SAFE_INT:
-        return {INT_TAG: str(value)}
-    if depth > MAX_DEPTH:
-        return value
-    if isinstance(value, dict):
-        return {k: prepare(v, depth + 1) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [prepare(v, depth + 1) for v in value]
-    if isinstance(value, np.ndarray) and str(value.dtype) not in DTYPE_FORMATS and value.dtype.kind in ARRAY_KINDS:
-        return tabular.encode_array(value)
-    if tabular.is_frame(value):
-        return prepare(tabular.encode_frame(value), depth + 1)
-    return value
-
-
 # --- the channel --------------------------------------------------------------------------------------
 
 @dataclass
@@ -315,51 +219,37 @@ class _Outgoing:
     request_id: str | None = None
 
 
-#: Each session's budget for incomplete blobs, shared by its models.
-_session_budgets: weakref.WeakKeyDictionary[Any, Budget] = weakref.WeakKeyDictionary()
-
-
-def _session_budget(doc: Document | None) -> Budget:
-    if doc is None:
-        return Budget(SESSION_BLOB_BYTES)
-    budget = _session_budgets.get(doc)
-    if budget is None:
-        budget = _session_budgets[doc] = Budget(SESSION_BLOB_BYTES)
-    return budget
-
-
 @dataclass
 class Channel:
-    """The transport of one ``BokehLive``. ``deliver`` gets each accepted ``output``,
-    ``view`` and ``call`` message; replies end their requests here."""
+    """The transport of one ``BokehLive``.
 
-    model: BokehLive
-    deliver: Callable[[Output | ViewState | Call], None]
+    ``send(messages, chunks)`` sends one event to the page; ``schedule(fn)`` calls ``fn``
+    later, where sending is allowed (Bokeh: the session's next tick, holding the document
+    lock); ``limit()`` is the model's ``max_message_size``; ``deliver`` gets each accepted
+    ``output`` and ``call`` message (replies end their requests here, and ``view`` messages
+    are the channel's own); ``budgets`` bound incomplete blobs (the session's, the
+    process's); ``name`` says whose channel it is in the log.
+    """
+
+    send: Callable[[list[ServerMessage], list[dict[str, Any]]], None]
+    schedule: Callable[[Callable[[], None]], None]
+    limit: Callable[[], int]
+    deliver: Callable[[Output | Call], None]
+    name: str = "BokehLive"
+    budgets: tuple[Budget, ...] = (PROCESS_BUDGET,)
     pending: Pending = field(default_factory=Pending)
+    #: Whether a view in the browser takes messages now (it announces itself).
     view_ready: bool = False
+    counts: Counter[str] = field(default_factory=Counter)  # calls, their endings, messages and bytes each way
+    round_trips: deque[float] = field(default_factory=lambda: deque(maxlen=ROUND_TRIPS_KEPT))  # seconds
+    #: The time the page has said "loading" (Python starting): calls do not count it.
+    loading: PausableClock = field(default_factory=PausableClock)
     _outbox: deque[_Outgoing] = field(default_factory=deque)
     _outbox_bytes: int = 0
     _flush_scheduled: bool = False
     _assembler: Assembler | None = None
     _refused: int = 0
     _callback_errors: int = 0
-    counts: Counter[str] = field(default_factory=Counter)  # calls, their endings, messages and bytes each way
-    round_trips: deque[float] = field(default_factory=lambda: deque(maxlen=ROUND_TRIPS_KEPT))  # seconds
-    _loading_total: float = 0.0  # seconds the page has said "loading", before _loading_since
-    _loading_since: float | None = None
-
-    @property
-    def limit(self) -> int:
-        return cast(int, self.model.max_message_size)
-
-    def _document(self) -> Document:
-        doc = self.model.document
-        if doc is None or doc.session_context is None:
-            raise RuntimeError(
-                "BokehLive.send() and run_python() need a Bokeh server session (bokeh serve, or a "
-                "server app in a notebook). In standalone HTML, code in the browser runs one-way."
-            )
-        return doc
 
     # --- out -------------------------------------------------------------------------------------
 
@@ -371,56 +261,45 @@ class Channel:
         sent, and :class:`LiveError` when the outbox is full (the browser has not taken
         what was posted before).
         """
-        doc = self._document()
-        message = cast(ServerMessage, prepare(message))
+        limit = self.limit()
+        size = Size(limit, ascii=True)
+        encoder = ServerEncoder(size)
         try:
-            measure(message, self.limit)
+            encoded = cast(ServerMessage, encoder.encode(message))
         except TypeError as e:
             raise TypeError(f"{message['type']} message refused: {e}") from None
         except ValueError as e:
             raise ValueError(f"{message['type']} message refused: {e} (BokehLive.max_message_size)") from None
-        chunks: list[dict[str, Any]] = []
-        small = split(message, chunks)
-        try:
-            inline, _ = measure(small, MAX_INLINE_BYTES)
-        except ValueError:
+        chunked = sum(map(chunk_size, encoder.chunks))
+        if size.json > MAX_INLINE_BYTES:
             raise ValueError(f"{message['type']} message refused: over {MAX_INLINE_BYTES} bytes of text, numbers "
-                             "or lists; send large data as bytes or numpy arrays, which travel in chunks") from None
-        size = inline + sum(map(chunk_size, chunks))
-        if len(self._outbox) >= MAX_OUTBOX_MESSAGES or self._outbox_bytes + size > max(self.limit, size):
+                             "or lists; send large data as bytes or numpy arrays, which travel in chunks")
+        inline = size.total - chunked
+        if len(self._outbox) >= MAX_OUTBOX_MESSAGES or self._outbox_bytes + size.total > max(limit, size.total):
             raise LiveError(
                 f"{message['type']} message refused: the browser has not taken the {len(self._outbox)} messages "
                 f"({self._outbox_bytes} bytes) posted before it, so the outbox is full"
             )
-        self._outbox.append(_Outgoing(small, chunks, inline, size, request_id))
-        self._outbox_bytes += size
+        self._outbox.append(_Outgoing(encoded, encoder.chunks, inline, size.total, request_id))
+        self._outbox_bytes += size.total
         self.counts["messages_sent"] += 1
-        self.counts["bytes_sent"] += size
+        self.counts["bytes_sent"] += size.total
         if not self._flush_scheduled:
-            # One event per tick carries everything posted meanwhile; a next-tick callback
-            # also runs with the document lock, which sending needs, from any caller.
+            # One event per tick carries everything posted meanwhile.
             self._flush_scheduled = True
-            doc.add_next_tick_callback(self.flush)
+            self.schedule(self.flush)
 
     async def request(self, message: RunPython, timeout: float) -> Any:
         """Post ``message`` with a fresh ``request_id`` and wait for its one ending."""
         request_id, future = self.pending.open()
         self.counts["calls"] += 1
         start = time.perf_counter()
-        loading_before = self.loading_seconds()
         try:
             self.post(cast(RunPython, {**message, "request_id": request_id}), request_id)
-            while True:
-                # The clock stops while Python starts on the page: a call made during a
-                # (re)start or a package load is not timed out by the wait for it.
-                paused = min(self.loading_seconds() - loading_before, MAX_START_WAIT)
-                remaining = start + timeout + paused - time.perf_counter()
-                if remaining <= 0:
-                    raise asyncio.TimeoutError
-                done, _ = await asyncio.wait({future}, timeout=remaining)
-                if done:
-                    break
-            result = future.result()
+            # The clock stops while Python starts on the page: a call made during a
+            # (re)start or a package load is not timed out by the wait for it.
+            result = await self.pending.wait(request_id, timeout, paused=self.loading.paused_seconds,
+                                             max_pause=MAX_START_WAIT, abandoned=self._cancel)
             self.round_trips.append(time.perf_counter() - start)
             return result
         except LiveError:
@@ -428,28 +307,20 @@ class Channel:
                 self.round_trips.append(time.perf_counter() - start)
             self.counts["call_errors"] += 1
             raise
-        except asyncio.TimeoutError:
+        except TimeoutError:
             self.counts["call_timeouts"] += 1
             raise TimeoutError(f"run_python: no answer from the browser within {timeout} s") from None
         finally:
-            # Exactly one ending: a reply arriving after this is unknown and dropped. If the
-            # browser has the call, tell it to stop; if not, it never leaves the outbox.
-            if self.pending.forget(request_id):
-                self._cancel(request_id)
+            # A request that never got to wait (the post raised) ends here too.
+            self.pending.forget(request_id)
 
     def note_status(self, status: str) -> None:
         """The page's ``status`` changed: keep count of the time it spends loading."""
-        now = time.perf_counter()
-        if self._loading_since is not None:
-            self._loading_total += now - self._loading_since
-        self._loading_since = now if status == "loading" else None
-
-    def loading_seconds(self) -> float:
-        """How long the page has said "loading" (Python starting, restarting or loading packages)."""
-        since = self._loading_since
-        return self._loading_total + (time.perf_counter() - since if since is not None else 0.0)
+        self.loading.pause(status == "loading")
 
     def _cancel(self, request_id: str) -> None:
+        """The call ended on the server: if the browser has it, tell it to stop; if not, it
+        never leaves the outbox."""
         try:
             self.post(Cancel(type="cancel", request_id=request_id))
         except Exception:  # the session is gone: nothing runs the call any more
@@ -457,8 +328,7 @@ class Channel:
 
     def flush(self) -> None:
         self._flush_scheduled = False
-        doc = self.model.document
-        if doc is None or not self.view_ready:
+        if not self.view_ready:
             return  # kept until a view in the browser says it is there (receive)
         # Chunks go before the message that needs them. An event holds at most EVENT_BYTES,
         # or one larger item alone (a message of at most MAX_INLINE_BYTES): every event stays
@@ -470,7 +340,7 @@ class Channel:
         def make_room(n: int) -> None:
             nonlocal messages, chunks, size
             if (messages or chunks) and size + n > EVENT_BYTES:
-                doc.callbacks.send_event(ServerMessages(self.model, messages, chunks))
+                self.send(messages, chunks)
                 messages, chunks, size = [], [], 0
             size += n
 
@@ -486,7 +356,7 @@ class Channel:
             make_room(item.inline)
             messages.append(item.message)
         if messages or chunks:
-            doc.callbacks.send_event(ServerMessages(self.model, messages, chunks))
+            self.send(messages, chunks)
 
     # --- state --------------------------------------------------------------------------------------
 
@@ -496,22 +366,24 @@ class Channel:
         self.view_ready = False
         if self._assembler is not None:
             self._assembler.clear()
-        self.pending.fail_all(reason)
+        self.pending.end_all(lambda: LiveError(reason))
+
+    def _view_ready(self) -> None:
+        if not self.view_ready:
+            self.view_ready = True
+            self.flush()
 
     # --- in -------------------------------------------------------------------------------------------
 
-    def receive(self, event: ClientMessages) -> None:
-        """Take a batch from the browser. Nothing in it can raise out of here: each
-        message is judged, delivered or refused on its own."""
-        if not self.view_ready:
-            # A view sends a batch (maybe empty) as soon as it exists: what the server sends
-            # before that would be lost, as Bokeh drops events for a session with no
-            # connection yet and BokehJS has nothing to give them to.
-            self.view_ready = True
-            self.flush()
-        if event.unexpected:
-            self.refuse(f"unexpected event fields {event.unexpected[:5]}")
-        messages, chunks = event.messages, event.chunks
+    def receive(self, messages: Any, chunks: Any, unexpected: list[str] | tuple[str, ...] = ()) -> None:
+        """Take a batch from the browser (an event's ``messages`` and ``chunks``). Nothing
+        in it can raise out of here: each message is judged, delivered or refused on its own."""
+        # A view sends a batch (maybe empty) as soon as it exists: what the server sends
+        # before that would be lost, as Bokeh drops events for a session with no
+        # connection yet and BokehJS has nothing to give them to.
+        self._view_ready()
+        if unexpected:
+            self.refuse(f"unexpected event fields {list(unexpected)[:5]}")
         if not isinstance(messages, list) or not isinstance(chunks, (list, tuple)):
             self.refuse(f"a batch must be a list, not {type(messages).__name__}")
             return
@@ -519,7 +391,9 @@ class Channel:
             self.refuse(f"a batch holds at most {MAX_BATCH_ITEMS} messages and {MAX_BATCH_ITEMS} chunks")
             return
         assembler = self._assembler_for()
-        assembler.limit = self.limit
+        # The limit is read once per batch: reading a Bokeh property costs ~20 us, most of
+        # what a small message costs here.
+        assembler.limit = self.limit()
         # A page's event completes at most one message's blobs (max_message_size) and blobs
         # wholly inside it (EVENT_BYTES): a forged one may not make one batch join more.
         assembler.allow(assembler.limit + EVENT_BYTES)
@@ -527,7 +401,7 @@ class Channel:
             for raw in messages:
                 self._deliver(raw, assembler)
             return
-        # Restore each message as soon as its blobs are complete, in order: memory then
+        # Decode each message as soon as its blobs are complete, in order: memory then
         # holds one message's blobs at a time, not the whole batch's.
         queue = deque((raw, _placeholders(raw, set())) for raw in messages)
         for chunk in chunks:
@@ -542,24 +416,28 @@ class Channel:
 
     def _assembler_for(self) -> Assembler:
         if self._assembler is None:
-            self._assembler = Assembler(self.limit, (_session_budget(self.model.document), PROCESS_BUDGET))
+            self._assembler = Assembler(self.limit(), self.budgets)
         return self._assembler
 
     def _deliver(self, raw: Any, assembler: Assembler) -> None:
+        decoder = ServerDecoder(assembler, assembler.limit)
         try:
-            # assembler.limit is self.limit, read once per batch in receive: reading a Bokeh
-            # property costs ~20 us, most of what a small message costs here
-            restorer = _Restorer(assembler, assembler.limit)
-            value = restorer.restore(raw)
-        except (Refused, ValueError, RecursionError) as e:
+            value = decoder.decode(raw)
+        except (ValueError, RecursionError) as e:  # Refused is a ValueError
             self.refuse(f"message refused: {e}")
             return
         self.counts["messages_received"] += 1
-        self.counts["bytes_received"] += restorer.total
+        self.counts["bytes_received"] += decoder.size.total
         message = parse_client_message(value)
         if isinstance(message, Rejected):
             self.refuse(message.reason)
-        elif message["type"] in ("output", "view", "call"):
+        elif message["type"] == "view":
+            if message["state"] == "hidden":
+                self.disconnected("the page was left before answering (it may be kept in the browser's "
+                                  "back/forward cache); calls fail until it is shown again")
+            else:
+                self._view_ready()
+        elif message["type"] in ("output", "call"):
             try:
                 self.deliver(message)
             except Exception as e:
@@ -586,19 +464,18 @@ class Channel:
         """Log a refused browser message: escaped, one line, and bounded per model and process."""
         self._refused += 1
         if self._refused <= MAX_LOGGED_PER_MODEL:
-            self._log_once(f"BokehLive {self.model.id} dropped a browser message: {reason}")
+            self._log_once(f"{self.name} dropped a browser message: {reason}")
             if self._refused == MAX_LOGGED_PER_MODEL:
-                self._log_once(f"BokehLive {self.model.id}: further dropped messages are not logged")
+                self._log_once(f"{self.name}: further dropped messages are not logged")
 
     def callback_failed(self, error: Exception, what: str = "a callback") -> None:
         """Log an exception of the app's own callback: the first with its traceback."""
         self._callback_errors += 1
         if self._callback_errors <= MAX_LOGGED_PER_MODEL and _LOG_BUDGET.allow():
-            log.error("%s", clean(f"{what} of BokehLive {self.model.id} raised {type(error).__name__}: {error}"),
+            log.error("%s", clean(f"{what} of {self.name} raised {type(error).__name__}: {error}"),
                       exc_info=self._callback_errors == 1)
 
     @staticmethod
     def _log_once(text: str) -> None:
         if _LOG_BUDGET.allow():
             log.warning("%s", clean(text))
-

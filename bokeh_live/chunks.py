@@ -27,7 +27,8 @@ from typing import Any
 
 import numpy as np
 
-from .shared import BLOB_TAG, CHUNK_BYTES, DTYPE_FORMATS, MAX_ID_LENGTH
+from .shared import CHUNK_BYTES, MAX_ID_LENGTH
+from .wire import BLOB_TAG, DTYPE_FORMATS
 
 #: Blobs one model may have open (arrived in part) at once.
 MAX_OPEN_BLOBS = 32
@@ -43,27 +44,9 @@ PROCESS_BLOB_BYTES = int(os.environ.get("BOKEH_LIVE_BLOB_BUDGET", 2**30))
 SESSION_BLOB_BYTES = 256 * 1024 * 1024
 
 
-def split(value: Any, chunks: list[dict[str, Any]]) -> Any:
-    """``value`` with its large binary leaves replaced by placeholders; their chunks are
-    appended to ``chunks``."""
-    if isinstance(value, dict):
-        return {k: split(v, chunks) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [split(v, chunks) for v in value]
-    if isinstance(value, (bytes, bytearray, memoryview)) and _nbytes(value) > CHUNK_BYTES:
-        data = np.frombuffer(value, dtype=np.uint8)
-        return _blob({"kind": "bytes"}, data, chunks)
-    if isinstance(value, np.ndarray) and value.nbytes > CHUNK_BYTES and str(value.dtype) in DTYPE_FORMATS:
-        data = np.ascontiguousarray(value).reshape(-1).view(np.uint8)
-        return _blob({"kind": "ndarray", "dtype": str(value.dtype), "shape": list(value.shape)}, data, chunks)
-    return value
-
-
-def _nbytes(value: bytes | bytearray | memoryview) -> int:
-    return value.nbytes if isinstance(value, memoryview) else len(value)
-
-
-def _blob(info: dict[str, Any], data: np.ndarray, chunks: list[dict[str, Any]]) -> dict[str, Any]:
+def cut(info: dict[str, Any], data: Any, chunks: list[dict[str, Any]]) -> dict[str, Any]:
+    """The placeholder of a large binary value (``data``: its bytes as a flat uint8 array),
+    whose chunks are appended to ``chunks``; ``info`` says what it is (kind, dtype, shape)."""
     blob_id = secrets.token_urlsafe(12)
     size = int(data.nbytes)
     for offset in range(0, size, CHUNK_BYTES):

@@ -21,10 +21,21 @@ from bokeh.core.properties import Bool, Dict, Enum, Float, Instance, Int, List, 
 from bokeh.models.layouts import LayoutDOM
 
 from . import _bokeh_internals
-from .calls import Exposed
+from .calls import ExposedFunctions
 from .channel import Channel, LiveError, clean
+from .chunks import PROCESS_BUDGET, SESSION_BLOB_BYTES, Budget
 from .editor import EDITOR_MODES, EditorAssets
-from .protocol import Call, ClientMessages, Interrupt, Output, Restart, RunPython, ServerData, ServerMessage, ViewState
+from .protocol import (
+    Call,
+    ClientMessages,
+    Interrupt,
+    Output,
+    Restart,
+    RunPython,
+    ServerData,
+    ServerMessage,
+    ServerMessages,
+)
 from .shared import (
     BROWSER_METRICS,
     CALL_TIMEOUT,
@@ -51,8 +62,14 @@ PYODIDE_URL_ENV = "BOKEH_LIVE_PYODIDE_URL"
 #: Environment variable naming where Pyodide's packages come from when ``package_url`` is not set.
 PACKAGE_URL_ENV = "BOKEH_LIVE_PACKAGE_URL"
 
-#: Properties only the server may set. Bokeh applies any property change a browser sends,
-#: so changes to these from a browser are refused (see ``set_from_json``).
+#: The properties a browser may set: what the view reports (``status``, ``stdout``...) and
+#: what the editor writes back (``code``). Bokeh applies any property change a browser sends,
+#: so a change to any other property, a new one included, is refused (see ``set_from_json``).
+BROWSER_WRITABLE = frozenset({"code", "status", "error", "stdout", "stderr", "progress", "browser_metrics"})
+
+#: The model's own properties that only the server sets (those inherited from ``LayoutDOM``
+#: are the server's too). Not consulted at run time: tests/test_model.py fails when a
+#: property of BokehLive is in neither list or in both, so each new one is placed on purpose.
 SERVER_OWNED = frozenset({
     "mode", "auto_run", "packages", "pyodide_url", "value", "output", "max_message_size",
     "examples", "theme", "allow_update", "run_timeout", "sandbox", "package_url", "auto_packages",
@@ -72,7 +89,7 @@ class BokehLive(LayoutDOM):
     _channel: Channel | None = None
     _made_here = False
     _guards: dict[Any, Callable[[str, Any, Any], None]] | None = None
-    _exposed: Exposed | None = None
+    _exposed: ExposedFunctions | None = None
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         for prop, env in (("pyodide_url", PYODIDE_URL_ENV), ("package_url", PACKAGE_URL_ENV)):
@@ -309,6 +326,7 @@ class BokehLive(LayoutDOM):
                 "@bokeh.document.without_document_lock (and change models only through "
                 "doc.add_next_tick_callback), or call live.run_python_then(code, callback) instead."
             )
+        self._session_document()
         message = RunPython(type="run_python", code=code, kwargs=kwargs, request_id="")
         return await self._live_channel().request(message, timeout)
 
@@ -436,15 +454,39 @@ class BokehLive(LayoutDOM):
 
     def _live_channel(self) -> Channel:
         if self._channel is None:
-            self._channel = Channel(self, self._on_message)
+            self._channel = Channel(
+                send=self._send_event, schedule=self._next_tick, limit=lambda: cast(int, self.max_message_size),
+                deliver=self._on_message, name=f"BokehLive {self.id}",
+                budgets=(_session_budget(self.document), PROCESS_BUDGET))
         return self._channel
 
+    def _session_document(self) -> Document:
+        doc = self.document
+        if doc is None or doc.session_context is None:
+            raise RuntimeError(
+                "BokehLive.send() and run_python() need a Bokeh server session (bokeh serve, or a "
+                "server app in a notebook). In standalone HTML, code in the browser runs one-way."
+            )
+        return doc
+
     def _post(self, message: ServerMessage) -> None:
+        self._session_document()
         self._live_channel().post(message)
 
-    def _calls(self) -> Exposed:
+    def _send_event(self, messages: list[ServerMessage], chunks: list[dict[str, Any]]) -> None:
+        doc = self.document
+        if doc is not None:
+            doc.callbacks.send_event(ServerMessages(self, messages, chunks))
+
+    def _next_tick(self, callback: Callable[[], None]) -> None:
+        # A next-tick callback runs holding the document lock, which sending needs, whoever
+        # posted (a coroutine without the lock, say).
+        self._session_document().add_next_tick_callback(callback)
+
+    def _calls(self) -> ExposedFunctions:
         if self._exposed is None:
-            self._exposed = Exposed(self._post, lambda e, what: self._live_channel().callback_failed(e, what))
+            self._exposed = ExposedFunctions(
+                self._post, lambda e, what: self._live_channel().callback_failed(e, what))
         return self._exposed
 
     def _attach_document(self, doc: Document) -> None:
@@ -462,20 +504,13 @@ class BokehLive(LayoutDOM):
             _watch_document(doc, self)
 
     def _on_client_messages(self, event: ClientMessages) -> None:
-        self._live_channel().receive(event)
+        self._live_channel().receive(event.messages, event.chunks, event.unexpected)
 
-    def _on_message(self, message: Output | ViewState | Call) -> None:
-        channel = self._live_channel()
+    def _on_message(self, message: Output | Call) -> None:
         if message["type"] == "output":
             self._set_output(message["data"])
-        elif message["type"] == "call":
-            self._calls().handle(message)
-        elif message["state"] == "hidden":
-            channel.disconnected("the page was left before answering (it may be kept in the browser's "
-                                 "back/forward cache); calls fail until it is shown again")
         else:
-            channel.view_ready = True
-            channel.flush()
+            self._calls().handle(message)
 
     def _set_output(self, data: Any) -> None:
         # Set it as a change made by the session, so Bokeh does not echo it back to the
@@ -486,7 +521,7 @@ class BokehLive(LayoutDOM):
     def set_from_json(self, name: str, value: Any, *, setter: Any = None) -> None:
         # Browser-originated changes arrive with the connection as setter.
         if setter is not None and self._made_here:
-            if name in SERVER_OWNED:
+            if name not in BROWSER_WRITABLE:
                 self._live_channel().refuse(f"the browser may not set {name!r}")
                 return
             if name in BROWSER_TEXT and isinstance(value, str) and len(value) > MAX_TEXT_CHARS:
@@ -522,6 +557,19 @@ def _valid_progress(value: Any) -> bool:
 
 #: Text properties the browser writes; each keeps at most MAX_TEXT_CHARS characters.
 BROWSER_TEXT = frozenset({"stdout", "stderr", "error", "code"})
+
+
+#: Each session's budget for incomplete blobs from its browser, shared by its models.
+_session_budgets: weakref.WeakKeyDictionary[Document, Budget] = weakref.WeakKeyDictionary()
+
+
+def _session_budget(doc: Document | None) -> Budget:
+    if doc is None:
+        return Budget(SESSION_BLOB_BYTES)
+    budget = _session_budgets.get(doc)
+    if budget is None:
+        budget = _session_budgets[doc] = Budget(SESSION_BLOB_BYTES)
+    return budget
 
 
 def _session_of(doc: Document | None) -> Any:

@@ -19,15 +19,12 @@ reason, never an exception.
 
 from __future__ import annotations
 
-import datetime
 from dataclasses import dataclass
-from json.encoder import encode_basestring_ascii
 from typing import Any, Literal, TypedDict
 
-import numpy as np
 from bokeh.events import ModelEvent
 
-from .shared import MAX_DEPTH, MAX_ID_LENGTH, MAX_NAME_LENGTH
+from .shared import MAX_ID_LENGTH, MAX_NAME_LENGTH
 
 __all__ = (
     "ClientMessage",
@@ -35,7 +32,6 @@ __all__ = (
     "Rejected",
     "ServerMessage",
     "ServerMessages",
-    "measure",
     "parse_client_message",
 )
 
@@ -182,66 +178,6 @@ class ClientMessages(ModelEvent):  # type: ignore[no-untyped-call]
 
     def event_values(self) -> dict[str, Any]:
         return dict(**super().event_values(), messages=self.messages, chunks=self.chunks)
-
-
-# --- sizes ------------------------------------------------------------------------------------
-
-#: Bokeh's serializer writes a dict as {"type":"map","entries":[[k,v],...]}.
-_MAP_OVERHEAD = len('{"type":"map","entries":[]}')
-
-
-#: Scalars Bokeh's serializer takes besides JSON's: numpy's numbers, dates and times.
-_SCALARS = (np.generic, datetime.date, datetime.time)
-
-
-def measure(value: Any, limit: int, *, max_depth: int = MAX_DEPTH) -> tuple[int, int]:
-    """``(json_bytes, binary_bytes)`` of a value as Bokeh's server sends it: the UTF-8
-    bytes of its JSON text (Bokeh's encoder escapes non-ASCII, 6 bytes a character) and
-    the bytes of its binary buffers. Exact for strings, an upper bound for the rest.
-
-    Raises ``ValueError`` once the two together pass ``limit`` (it stops walking there),
-    or past ``max_depth`` levels of nesting, and ``TypeError`` for a value that cannot be sent.
-    """
-    text = binary = 0
-    stack: list[tuple[Any, int]] = [(value, 0)]
-    while stack:
-        item, depth = stack.pop()
-        if depth > max_depth:
-            raise ValueError(f"nested deeper than {max_depth} levels")
-        if isinstance(item, str):
-            text += len(encode_basestring_ascii(item))
-        elif isinstance(item, (bool, type(None))):
-            text += 5
-        elif isinstance(item, int):
-            text += item.bit_length() * 30103 // 100000 + 2
-        elif isinstance(item, float):
-            text += 24
-        elif isinstance(item, (bytes, bytearray)):
-            binary += len(item)
-            text += 80  # the buffer reference
-        elif isinstance(item, memoryview) or (hasattr(item, "nbytes") and hasattr(item, "dtype")):
-            binary += int(item.nbytes)
-            text += 160  # an ndarray's reference: dtype, shape, order, buffer id
-        elif isinstance(item, dict):
-            text += _MAP_OVERHEAD + 4 * len(item)
-            for k, v in item.items():
-                stack.append((k, depth + 1))
-                stack.append((v, depth + 1))
-        elif isinstance(item, (list, tuple)):
-            text += 2 + len(item)
-            stack.extend((v, depth + 1) for v in item)
-        elif hasattr(item, "itemsize") and hasattr(item, "__len__"):  # array.array
-            binary += item.itemsize * len(item)
-            text += 160
-        elif isinstance(item, _SCALARS):
-            text += 40
-        else:
-            # Caught here, not when the batch is serialized: that would lose the whole batch.
-            raise TypeError(f"a {type(item).__name__} cannot be sent to the browser: use JSON-like values, "
-                            "bytes, numpy arrays or DataFrames")
-        if text + binary > limit:
-            raise ValueError(f"larger than the limit of {limit} bytes")
-    return text, binary
 
 
 # --- validation -----------------------------------------------------------------------------

@@ -25,7 +25,7 @@ import itertools
 import sys
 from typing import Any
 
-from .shared import ARRAY_TAG, CATEGORY_TAG, DTYPE_FORMATS, FRAME_TAG, STRINGS_TAG
+from .wire import ARRAY_TAG, CATEGORY_TAG, DTYPE_FORMATS, FRAME_TAG, STRINGS_TAG
 
 __all__ = ("Frame", "decode", "encode_array", "encode_frame", "is_frame", "numpy")
 

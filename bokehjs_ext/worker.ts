@@ -230,9 +230,10 @@ export function worker_main(): void {
    * its __init__), on a path of its own, imported. Files live outside WebAssembly memory, so
    * a start from a snapshot writes them again; its import is in the snapshot already. */
   function start_browser_half(sources: {[file: string]: string}): void {
-    pyodide.FS.mkdirTree("/bokeh_live/bokeh_live")
     for (const [file, source] of Object.entries(sources)) {
-      pyodide.FS.writeFile(`/bokeh_live/bokeh_live/${file}`, source)
+      const path = `/bokeh_live/bokeh_live/${file}`
+      pyodide.FS.mkdirTree(path.slice(0, path.lastIndexOf("/")))
+      pyodide.FS.writeFile(path, source)
     }
     pyodide.runPython("import sys\nif '/bokeh_live' not in sys.path: sys.path.insert(0, '/bokeh_live')\nimport bokeh_live")
   }

@@ -61,9 +61,10 @@ from hypothesis import strategies as st
 from bokeh_live import BokehLive, LiveError
 from bokeh_live import channel as channel_module
 from bokeh_live.channel import MAX_BATCH_ITEMS, Channel
-from bokeh_live.chunks import MAX_OPEN_BLOBS, PROCESS_BUDGET, split
+from bokeh_live.chunks import MAX_OPEN_BLOBS, PROCESS_BUDGET, SESSION_BLOB_BYTES, Budget
 from bokeh_live.protocol import CLIENT_MESSAGE_TYPES, ClientMessages
-from bokeh_live.shared import BLOB_TAG, CHUNK_BYTES, DTYPE_FORMATS, INT_TAG, MAX_DEPTH, MAX_ID_LENGTH, MAX_MESSAGE_BYTES
+from bokeh_live.shared import CHUNK_BYTES, MAX_DEPTH, MAX_ID_LENGTH, MAX_MESSAGE_BYTES
+from bokeh_live.wire import BLOB_TAG, DTYPE_FORMATS, INT_TAG, Size
 
 #: The bound of property 3: CPU seconds one ``receive`` may take.
 MAX_BATCH_CPU = 0.05
@@ -104,8 +105,20 @@ def report_worst_batch():
     print(f"\ntest_fuzz: {WORST['batches']} batches held to the bound, the worst took {WORST['cpu'] * 1000:.2f} ms of CPU")
 
 
+#: The budget of the one session these channels belong to.
+SESSION_BUDGET = Budget(SESSION_BLOB_BYTES)
+
+
 def session_budget_used() -> int:
-    return channel_module._session_budget(DOC).used
+    return SESSION_BUDGET.used
+
+
+def split(value: Any, chunks: list[dict[str, Any]]) -> Any:
+    """``value`` with its large binary leaves cut into ``chunks``, as a page sends it."""
+    encoder = channel_module.ServerEncoder(Size())
+    encoded = encoder.encode(value)
+    chunks.extend(encoder.chunks)
+    return encoded
 
 
 class Wire:
@@ -120,7 +133,17 @@ class Wire:
         self.process_before, self.session_before = PROCESS_BUDGET.used, session_budget_used()
         self.live = live_model(limit)
         self.delivered: list[Any] = []
-        self.channel = Channel(self.live, deliver or self.delivered.append)
+        #: How often the channel read the model's max_message_size.
+        self.limit_reads = 0
+
+        def read_limit() -> int:
+            self.limit_reads += 1
+            return limit
+
+        # The channel alone, as the model makes it, without a server: nothing is sent here.
+        self.channel = Channel(send=lambda messages, chunks: None, schedule=lambda fn: None, limit=read_limit,
+                               deliver=deliver or self.delivered.append, name=f"BokehLive {self.live.id}",
+                               budgets=(SESSION_BUDGET, PROCESS_BUDGET))
 
         async def open_all() -> list[tuple[str, asyncio.Future[Any]]]:
             return [self.channel.pending.open() for _ in range(requests + dead)]
@@ -145,7 +168,7 @@ class Wire:
         gc.disable()
         try:
             start = time.thread_time()
-            self.channel.receive(event)  # property 1: whatever escapes fails the case
+            self.channel.receive(event.messages, event.chunks, event.unexpected)  # property 1: whatever escapes fails
             spent = time.thread_time() - start
         finally:
             if collecting:
@@ -246,6 +269,17 @@ class Outcome:
 
     def check(self, future: asyncio.Future[Any]) -> None:
         assert self.matches(future), f"expected {self!r:.300}, got {ending(future)}"
+
+
+class PageLeft:
+    """How a request ends when its page says it was left (a ``view`` of state ``hidden``)."""
+
+    def matches(self, future: asyncio.Future[Any]) -> bool:
+        return (future.done() and not future.cancelled() and isinstance(future.exception(), LiveError)
+                and "page was left" in str(future.exception()))
+
+    def check(self, future: asyncio.Future[Any]) -> None:
+        assert self.matches(future), ending(future)
 
 
 # --- what strategies hold, and lowering it to what the browser sends -------------------------------------
@@ -583,7 +617,7 @@ def expectation(message: dict[str, Any]) -> tuple[str, Any, Any]:
                                                         error_type=message.get("error_type", "Exception"))
     if kind == "output":
         return "deliver", {"type": "output", "data": expected_of(message["data"])}, None
-    return "deliver", message, None
+    return "view", message["state"], None  # the channel's own: nothing is delivered
 
 
 _RESULT = {"type": "run_python_result", "result": 1}
@@ -701,13 +735,16 @@ REFUSED_WHOLE = {
 
 def check_alone(wire: Wire, message: Any, valid: bool) -> None:
     """After ``message`` alone: a valid one did exactly what it says; any other, nothing."""
-    settles, delivered = {}, []
+    settles: dict[str, Any] = {}
+    delivered = []
     if valid:
         kind, what, outcome = expectation(message)
         if kind == "reply":
             settles[what.resolve(wire)] = outcome
-        else:
+        elif kind == "deliver":
             delivered.append(what)
+        elif what == "hidden":  # a page left: every open request ends at once
+            settles.update(dict.fromkeys(wire.ids, PageLeft()))
     wire.assert_settled_exactly(settles)
     assert len(wire.delivered) == len(delivered) and all(map(equal, delivered, wire.delivered))
 
@@ -738,7 +775,7 @@ events = st.fixed_dictionaries({
        rnd=randoms)
 def test_mixed_batches_settle_exactly_their_valid_replies(requests, dead, batches, rnd):
     with Wire(requests, dead) as wire:
-        settled: dict[str, Outcome] = {}
+        settled: dict[str, Outcome | PageLeft] = {}
         delivered: list[Any] = []
         for event in batches:
             messages, blob_chunks = lowered([m for m, _ in event["items"]], wire)
@@ -752,8 +789,11 @@ def test_mixed_batches_settle_exactly_their_valid_replies(requests, dead, batche
                 kind, what, outcome = expectation(message)  # the first valid reply for an id wins
                 if kind == "reply":
                     settled.setdefault(what.resolve(wire), outcome)
-                else:
+                elif kind == "deliver":
                     delivered.append(what)  # ... and deliveries keep their order
+                elif what == "hidden":  # a page left: the requests still open end at once
+                    for rid in wire.ids:
+                        settled.setdefault(rid, PageLeft())
         wire.assert_settled_exactly(settled)
         assert len(wire.delivered) == len(delivered)
         assert all(equal(e, got) for e, got in zip(delivered, wire.delivered, strict=True))
@@ -803,12 +843,15 @@ chaos_events = st.fixed_dictionaries({
        rnd=randoms)
 def test_any_event_is_judged_never_raised(limit, requests, dead, batches, rnd):
     with Wire(requests, dead, limit=limit) as wire:
-        candidates: dict[str, list[Outcome]] = {}
+        candidates: dict[str, list[Outcome | PageLeft]] = {}
         for event in batches:
             for message in (m for m, valid in event["items"] if valid):
                 kind, what, outcome = expectation(message)
                 if kind == "reply":
                     candidates.setdefault(what.resolve(wire), []).append(outcome)
+                elif kind == "view" and what == "hidden":  # a page left: any request may end so
+                    for rid in wire.ids:
+                        candidates.setdefault(rid, []).append(PageLeft())
             messages, blob_chunks = lowered([m for m, _ in event["items"]], wire)
             chunks: Any = interleave(rnd, mangle(rnd, blob_chunks), lower(event["junk chunks"], wire, []))
             shape = event["shape"]
@@ -935,7 +978,7 @@ def test_the_models_own_deliver_keeps_the_guarantees(requests, batches, rnd):
                         pending.discard(what.resolve(wire))
                     elif kind == "deliver" and what["type"] == "output":
                         outputs.append(what["data"])
-                    elif kind == "deliver" and what["state"] == "hidden":
+                    elif kind == "view" and what == "hidden":
                         expected.update(dict.fromkeys(pending, "page was left"))
                         pending.clear()
             for rid in wire.ids:
@@ -967,13 +1010,12 @@ def test_batches_at_the_item_limit_are_taken_and_one_more_is_refused(monkeypatch
         # The most messages a batch may hold, each as small as can be, within the bound. What
         # made it slow once was reading max_message_size, a Bokeh property (~20 us a read),
         # for every message: it is read once per batch.
-        reads = []
-        limit = Channel.limit
-        monkeypatch.setattr(Channel, "limit", property(lambda channel: reads.append(1) or limit.fget(channel)))
+        reads_before = wire.limit_reads
         outputs = [{"type": "output", "data": i} for i in range(MAX_BATCH_ITEMS)]
         wire.send(outputs, junk)
         assert [m["data"] for m in wire.delivered] == list(range(MAX_BATCH_ITEMS))
-        assert len(reads) <= 2, f"max_message_size read {len(reads)} times for one batch"
+        reads = wire.limit_reads - reads_before
+        assert reads <= 2, f"max_message_size read {reads} times for one batch"
 
 
 def test_open_blobs_past_the_limit_are_refused_and_freed():

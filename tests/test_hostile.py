@@ -24,7 +24,8 @@ from bokeh_live import BokehLive, LiveError
 from bokeh_live import channel as channel_module
 from bokeh_live.chunks import PROCESS_BUDGET
 from bokeh_live.protocol import ClientMessages, ServerMessages
-from bokeh_live.shared import BLOB_TAG, CHUNK_BYTES, INT_TAG
+from bokeh_live.shared import CHUNK_BYTES
+from bokeh_live.wire import BLOB_TAG, INT_TAG
 from harness import StallMonitor, rss_bytes, wait_for
 
 MiB = 1024 * 1024
@@ -95,10 +96,10 @@ def handler_cpu(monkeypatch):
     times: list[float] = []
     receive = channel_module.Channel.receive
 
-    def timed(self, event):
+    def timed(self, *batch):
         start = time.thread_time()
         try:
-            receive(self, event)
+            receive(self, *batch)
         finally:
             times.append(time.thread_time() - start)
     monkeypatch.setattr(channel_module.Channel, "receive", timed)
@@ -186,7 +187,7 @@ def test_forged_replies_end_no_call(app_server, caplog):
         live = server_live(victim_doc)
         call = asyncio.run_coroutine_threadsafe(live.run_python("1", timeout=3), app_server.loop)
         wait_for(lambda: live._channel and len(live._channel.pending), 10, what="the victim's call")
-        stolen = live._channel.pending.ids()[0]
+        stolen = next(iter(live._channel.pending))
         with caplog.at_level(logging.WARNING, "bokeh_live"):
             forge(thief, [{"type": "run_python_result", "request_id": stolen, "result": "forged"}])
             forge(victim, [{"type": "run_python_result", "request_id": "made-up", "result": 1}])

@@ -243,7 +243,7 @@ def test_forged_messages_are_dropped_and_other_calls_go_on(app_server, page, cap
     pending = asyncio.run_coroutine_threadsafe(
         live.run_python("await asyncio.sleep(1)\n'real'", timeout=30), app_server.loop)
     wait_for(lambda: live._channel and len(live._channel.pending), 10, what="a pending call")
-    real_id = live._channel.pending.ids()[0]
+    real_id = next(iter(live._channel.pending))
     forgeries = [
         "not a list",
         [{"type": "run_python_result", "request_id": "made-up", "result": 1}],
@@ -266,7 +266,7 @@ def test_a_reply_with_the_right_shape_for_another_sessions_call_is_refused(app_s
     call = asyncio.run_coroutine_threadsafe(
         victim.run_python("await asyncio.sleep(2)\n'genuine'", timeout=30), app_server.loop)
     wait_for(lambda: victim._channel and len(victim._channel.pending), 10, what="the victim's call")
-    stolen_id = victim._channel.pending.ids()[0]
+    stolen_id = next(iter(victim._channel.pending))
     page.switch_to.new_window("tab")
     try:
         attacker = open_live(app_server, page, code="")

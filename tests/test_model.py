@@ -10,11 +10,13 @@ import pytest
 from bokeh.document import Document
 from bokeh.embed import file_html
 from bokeh.layouts import column, row
+from bokeh.models.layouts import LayoutDOM
 from bokeh.plotting import figure
 from bokeh.resources import INLINE
 
 import bokeh_live
 from bokeh_live import BokehLive, LiveError, shared
+from bokeh_live.live import BROWSER_WRITABLE, SERVER_OWNED
 
 ROOT = Path(__file__).parents[1]
 PROPS = ["code", "mode", "status", "error", "stdout", "stderr", "auto_run", "packages", "pyodide_url",
@@ -110,13 +112,26 @@ def test_run_python_checks_its_arguments():
         asyncio.run(BokehLive().run_python("1", **{"not valid": 1}))
 
 
-def test_browser_may_not_set_server_owned_properties():
-    live = BokehLive(value=1)
-    live.set_from_json("value", 2, setter=object())
-    live.set_from_json("output", "forged", setter=object())
-    assert (live.value, live.output) == (1, None)
+def test_every_property_is_placed_on_one_side_of_the_trust_boundary():
+    """What the browser may write is an allow-list; each of the model's own properties is also
+    listed as the server's or the browser's, once, so that a new one is placed on purpose."""
+    own = BokehLive.properties() - LayoutDOM.properties()
+    assert len(own) == len(PROPS)
+    assert not BROWSER_WRITABLE & SERVER_OWNED
+    assert own == BROWSER_WRITABLE | SERVER_OWNED, (own - BROWSER_WRITABLE - SERVER_OWNED) or \
+        ((BROWSER_WRITABLE | SERVER_OWNED) - own)
+
+
+def test_browser_may_set_only_what_it_is_allowed_to():
+    live = BokehLive(value=1, width=300)
+    for name in sorted(BokehLive.properties() - BROWSER_WRITABLE):  # inherited ones too: width, stylesheets...
+        before = getattr(live, name)
+        forged = "forged" if not isinstance(before, (int, float)) or isinstance(before, bool) else 7
+        live.set_from_json(name, forged, setter=object())
+        assert getattr(live, name) == before, name
     live.set_from_json("status", "ready", setter=object())
-    assert live.status == "ready"
+    live.set_from_json("code", "print(1)", setter=object())
+    assert (live.status, live.code) == ("ready", "print(1)")
 
 
 def test_browser_progress_is_checked():

@@ -5,7 +5,6 @@ import re
 import typing
 from pathlib import Path
 
-import numpy as np
 import pytest
 
 from bokeh_live import protocol
@@ -15,7 +14,6 @@ from bokeh_live.protocol import (
     ClientMessages,
     Rejected,
     ServerMessages,
-    measure,
     parse_client_message,
 )
 
@@ -101,30 +99,6 @@ BAD = [
 def test_invalid_messages_are_rejected_with_a_reason(message, reason):
     parsed = parse_client_message(message)
     assert isinstance(parsed, Rejected) and reason in parsed.reason
-
-
-def test_measure_counts_json_text_as_bokeh_encodes_it():
-    assert measure("abc", 100) == (5, 0)
-    assert measure("中" * 10, 100) == (62, 0)  # Bokeh's encoder escapes non-ASCII: 6 bytes each
-    assert measure('a"\n', 100) == (7, 0)  # quotes, and two escapes of 2 bytes
-    text, binary = measure({"a": b"12345", "b": np.zeros(1000)}, 10**6)
-    assert binary == 5 + 8000 and text < 400
-
-
-def test_measure_is_an_upper_bound_for_numbers():
-    import json
-    for value in [2**52, -(2**52), 0.1 + 0.2, -1.2345678901234567e-300, [1.5] * 100, {"k": [True, None]}]:
-        assert measure(value, 10**6)[0] >= len(json.dumps(value))
-
-
-def test_measure_stops_at_the_limit_and_refuses_deep_nesting():
-    with pytest.raises(ValueError, match="limit"):
-        measure([b"x" * 10] * 1000, limit=100)
-    deep: list = []
-    for _ in range(200):
-        deep = [deep]
-    with pytest.raises(ValueError, match="nested deeper"):
-        measure(deep, 10**6)
 
 
 def test_client_event_takes_any_fields():

@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 
 from bokeh_live import tabular
-from bokeh_live.shared import ARRAY_TAG, FRAME_TAG, STRINGS_TAG
+from bokeh_live.wire import ARRAY_TAG, FRAME_TAG, STRINGS_TAG
 
 
 def decode_all(value):

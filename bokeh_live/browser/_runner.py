@@ -1,0 +1,144 @@
+"""Running code for a model: its own ``code`` and the server's ``run_python`` calls."""
+
+from __future__ import annotations
+
+import ast
+import inspect
+import linecache
+import sys
+import traceback
+from types import CodeType
+from typing import Any
+
+from ..shared import CODE_FILENAME, keep_tail
+from ..wire import Decoder
+from . import _state
+from ._display import show
+from ._state import ModelState, emit, encode_for_server
+
+#: Top-level import names already looked up in Pyodide's lockfile.
+_imports_tried: set[str] = set()
+
+
+async def load_imports(code: str) -> None:
+    """Load the packages of Pyodide's lockfile that ``code`` imports and that are not loaded,
+    as ``import numpy`` needs. Each name is looked up once; a package that fails to load is
+    said on stderr, and the import then fails as it would."""
+    if "import" not in code:
+        return
+    try:
+        from pyodide.code import find_imports
+    except ImportError:  # not in Pyodide (CPython runs this module's tests)
+        return
+    try:
+        names = {name for name in find_imports(code) if name not in sys.modules and name not in _imports_tried}
+    except SyntaxError:
+        return  # the run reports it
+    if not names:
+        return
+    _imports_tried.update(names)
+    import pyodide_js
+    from js import Object
+    from pyodide.ffi import create_proxy, to_js
+
+    errors: list[str] = []
+    on_error, on_message = create_proxy(errors.append), create_proxy(lambda message: None)
+    try:
+        options = to_js({"errorCallback": on_error, "messageCallback": on_message}, dict_converter=Object.fromEntries)
+        await pyodide_js.loadPackagesFromImports(code, options)
+    finally:
+        on_error.destroy()
+        on_message.destroy()
+    for error in errors:
+        print(f"bokeh_live: loading the packages this code imports failed: {error}", file=sys.stderr)
+
+
+async def run(model: str, code: str, kwargs: dict[str, Any] | None = None, *, fresh: bool = False) -> Any:
+    """Run ``code`` in ``model``'s namespace; return the value of its last expression.
+
+    ``fresh`` starts a new namespace (and forgets ``on_server_data`` callbacks): that is
+    how the model's own ``code`` runs. ``kwargs`` are globals for this call only: the
+    code runs in a copy of the namespace holding them, and the names it binds (other
+    than the kwargs themselves) are copied back, so concurrent calls never see each
+    other's arguments.
+    """
+    state = _state.model_state(model)
+    namespace = state.fresh_namespace() if fresh else state.namespace
+    scope = {**namespace, **kwargs} if kwargs else namespace
+    linecache.cache[CODE_FILENAME] = (len(code), None, code.splitlines(True), CODE_FILENAME)
+
+    body, last = _compile(code)
+    await _evaluate(body, scope)
+    result = await _evaluate(last, scope) if last is not None else None
+
+    if kwargs:
+        for name, bound in scope.items():
+            if name not in kwargs or bound is not kwargs[name]:
+                namespace[name] = bound
+    return result
+
+
+#: Compiled code by its text, the newest first out: calls repeat the same code often.
+_compiled: dict[str, tuple[CodeType, CodeType | None]] = {}
+COMPILED_ENTRIES, COMPILED_MAX_CHARS = 256, 10_000
+
+
+def _compile(code: str) -> tuple[CodeType, CodeType | None]:
+    """``code`` compiled, in two parts: all but a last expression statement, and that
+    expression (whose value is the run's result), both allowing top-level ``await``."""
+    compiled = _compiled.pop(code, None)
+    if compiled is None:
+        tree = ast.parse(code, CODE_FILENAME)
+        last = tree.body.pop() if tree.body and isinstance(tree.body[-1], ast.Expr) else None
+        assert last is None or isinstance(last, ast.Expr)
+        flags = ast.PyCF_ALLOW_TOP_LEVEL_AWAIT
+        body = compile(tree, CODE_FILENAME, "exec", flags=flags)
+        expression = compile(ast.Expression(last.value), CODE_FILENAME, "eval", flags=flags) if last else None
+        compiled = (body, expression)
+    if len(code) <= COMPILED_MAX_CHARS:
+        _compiled[code] = compiled
+        if len(_compiled) > COMPILED_ENTRIES:
+            del _compiled[next(iter(_compiled))]
+    return compiled
+
+
+async def _evaluate(code: Any, scope: dict[str, Any]) -> Any:
+    result = eval(code, scope)
+    if code.co_flags & inspect.CO_COROUTINE:
+        result = await result
+    return result
+
+
+def format_exception(error: BaseException) -> str:
+    """The traceback from the first frame of the user's code on: none of ours."""
+    tb = error.__traceback__
+    while tb is not None and tb.tb_frame.f_code.co_filename != CODE_FILENAME:
+        tb = tb.tb_next
+    if isinstance(error, SyntaxError) or tb is None:
+        return "".join(traceback.format_exception_only(type(error), error))
+    return "".join(traceback.format_exception(type(error), error, tb))
+
+
+async def run_and_reply(state: ModelState, message: dict[str, Any]) -> None:
+    """One ``run`` message: the model's ``code`` (``fresh``) or a call; ends with ``done``
+    or ``failed``, whatever happens."""
+    model, run_id = state.id, message["id"]
+    _state.current_model.set(model)
+    _state.current_run.set(run_id)
+    fresh = bool(message.get("fresh"))
+    try:
+        kwargs = Decoder().decode(message.get("kwargs") or {})
+        if state.auto_packages:
+            await load_imports(message["code"])
+        result = await run(model, message["code"], kwargs, fresh=fresh)
+        # The model's own code shows its last expression; only a call sends it as data.
+        payload = None if fresh else encode_for_server(result, state, "the result")
+    except BaseException as e:  # KeyboardInterrupt and CancelledError too: they end this run
+        state.progress_done(run_id)
+        emit("failed", {"model": model, "id": run_id, "error_type": type(e).__name__,
+                        "error": keep_tail(format_exception(e))})
+        return
+    state.progress_done(run_id)
+    if fresh and result is not None:
+        show(result)
+    emit("done", {"model": model, "id": run_id, "result": payload})
