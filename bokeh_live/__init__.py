@@ -28,3 +28,14 @@ if "ipykernel" in sys.modules:  # a notebook's kernel
 
 __all__ = ["BokehLive", "LiveError", "__version__", "save_offline", "serve_pyodide"]
 __version__ = VERSION
+
+
+def __getattr__(name: str) -> object:
+    """The browser half's API (``bokeh_live.send``, ``on_change``, ``value``...) under the
+    same names as in the browser, so that browser code imports and runs under CPython too:
+    outside a BokehLive's worker it needs a stand-in page (``bokeh_live.testing``)."""
+    from . import browser
+
+    if name in browser.__all__ or name == "value":
+        return getattr(browser, name)
+    raise AttributeError(f"module 'bokeh_live' has no attribute {name!r}")

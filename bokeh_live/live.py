@@ -73,7 +73,7 @@ BROWSER_WRITABLE = frozenset({"code", "status", "error", "stdout", "stderr", "pr
 SERVER_OWNED = frozenset({
     "mode", "auto_run", "packages", "pyodide_url", "value", "output", "max_message_size",
     "examples", "theme", "allow_update", "run_timeout", "sandbox", "package_url", "auto_packages",
-    "requirements", "index_urls", "editor_assets", "version", "persist", "worker", "snapshot",
+    "requirements", "index_urls", "editor_assets", "version", "persist", "worker", "snapshot", "watch",
 })
 
 
@@ -95,11 +95,15 @@ class BokehLive(LayoutDOM):
         for prop, env in (("pyodide_url", PYODIDE_URL_ENV), ("package_url", PACKAGE_URL_ENV)):
             if prop not in kwargs and os.environ.get(env):
                 kwargs[prop] = os.environ[env]
+        if "watch" in kwargs:
+            kwargs["watch"] = _watch_by_name(kwargs["watch"])
         super().__init__(*args, **kwargs)
         self._made_here = True
         self._ask_for_editor()
 
     def __setattr__(self, name: str, value: Any) -> None:
+        if name == "watch":
+            value = _watch_by_name(value)
         super().__setattr__(name, value)
         if name == "mode":
             self._ask_for_editor()
@@ -273,6 +277,18 @@ class BokehLive(LayoutDOM):
     code (a ``Div``'s ``text``, ``CustomJS`` code, ``stylesheets``...) is refused unless
     listed with a trailing ``!`` (``"text!"``): code in the browser, which may be untrusted,
     could then run script in the page.
+    """)
+
+    watch = Dict(String, List(String), default={}, help="""
+    What browser code may hear: model names (their ``name``) to the properties and events
+    whose changes it may follow with ``bokeh_live.on_change(name, attr, callback)`` and
+    ``bokeh_live.on_event(name, event, callback)``, and read with ``bokeh_live.get``, e.g.
+    ``{"freq": ["value"], "go": ["button_click"], "source": ["selected.indices"]}``. A model
+    object may stand for its name (``watch={slider: ["value"]}``; it must have a ``name``).
+    Nothing else can be heard, and never a ``BokehLive``. The page mirrors each listed
+    property into the browser's Python (its value travels to the worker at start and on each
+    change): list only what the code needs. What browser code hears it can send anywhere, so
+    list nothing secret for untrusted code (see docs/security.md).
     """)
 
     run_timeout = Nullable(Float, default=300.0, help="""
@@ -537,6 +553,33 @@ class BokehLive(LayoutDOM):
         super().set_from_json(name, value, setter=setter)
         if name == "status" and self._made_here:
             self._live_channel().note_status(cast(str, self.status))
+
+
+def _watch_by_name(watch: Any) -> Any:
+    """``watch`` with model objects replaced by their names, each checked: a model needs a
+    ``name``, is never a BokehLive, and has each listed property or event. Anything else is
+    left to the property's own validation."""
+    from bokeh.events import _CONCRETE_EVENT_CLASSES
+    from bokeh.model import Model
+
+    if not isinstance(watch, dict):
+        return watch
+    by_name: dict[Any, Any] = {}
+    for key, attrs in watch.items():
+        listed = [attrs] if isinstance(attrs, str) else attrs
+        if isinstance(key, Model):
+            kind = type(key).__name__
+            if isinstance(key, BokehLive):
+                raise ValueError("watch: a BokehLive is never watchable")
+            if not key.name:
+                raise ValueError(f"watch={{{kind}: ...}}: give the {kind} a name (name='...'); browser code "
+                                 "finds the models it watches by name")
+            for attr in listed if isinstance(listed, (list, tuple)) else []:
+                if str(attr).split(".")[0] not in key.properties() and attr not in _CONCRETE_EVENT_CLASSES:
+                    raise ValueError(f"watch: a {kind} has no property or event {attr!r}")
+            key = key.name
+        by_name[key] = listed
+    return by_name
 
 
 def _valid_metrics(value: Any) -> bool:

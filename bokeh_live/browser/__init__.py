@@ -6,6 +6,7 @@ runs in the visitor's browser (Pyodide, in a Web Worker)::
     bokeh_live.on_server_data(print)         # called with each ``live.send(data)``
     bokeh_live.value                         # the model's current ``value``
     rows = await bokeh_live.call("query", 10)  # a function the server exposes (live.expose)
+    bokeh_live.on_change("freq", "value", redraw)  # redraw(attr, old, new) as the slider moves
 
 The build ships this package, with the codec it uses (``wire.py``, ``tabular.py``,
 ``pending.py``, ``shared.py``), inside the BokehJS bundle; the worker installs it as the
@@ -13,8 +14,9 @@ package ``bokeh_live``. It needs nothing outside the standard library but the pa
 posts to, so its logic runs under CPython too (``tests/test_browser_module.py``).
 
 The modules: this one is the public API; ``_state`` holds each model's state and the way
-to the page; ``_dispatch`` takes the page's messages; ``_runner`` runs code; ``_display``
-and ``_complete`` serve the output area and the editor; ``messages`` names the messages.
+to the page; ``_dispatch`` takes the page's messages; ``_runner`` runs code; ``watch`` runs
+callbacks when the page changes; ``_display`` and ``_complete`` serve the output area and
+the editor; ``messages`` names the messages.
 """
 
 from __future__ import annotations
@@ -27,10 +29,12 @@ from ..tabular import Frame
 from ..wire import Encoder
 from ._display import display
 from ._state import current, current_run, emit, encode_for_server
+from .watch import Event, get, on_change, on_event, remove_on_change
 
 # And ``value``, a module attribute of its own (see __getattr__): not here, so that a star import
 # does not read it outside any model.
-__all__ = ["Frame", "ServerError", "call", "display", "on_server_data", "progress", "send", "update"]
+__all__ = ["Event", "Frame", "ServerError", "call", "display", "get", "on_change", "on_event", "on_server_data",
+           "progress", "remove_on_change", "send", "update"]
 
 
 def send(data: Any) -> None:
@@ -52,7 +56,7 @@ def on_server_data(callback: Callable[[Any], Any]) -> Callable[[Any], Any]:
     return callback
 
 
-def update(name: str, **props: Any) -> None:
+def update(name: str, /, **props: Any) -> None:
     """Set properties of the page's Bokeh model called ``name``, as ``CustomJS`` could.
 
     ``bokeh_live.update("source", data={"x": xs, "y": ys})`` redraws a plot of that
@@ -66,7 +70,11 @@ def update(name: str, **props: Any) -> None:
         raise TypeError("bokeh_live.update: name must be a model's non-empty name (its `name` property)")
     if not props:
         raise TypeError("bokeh_live.update: give at least one property, e.g. update(name, data={...})")
-    emit("update", {"model": state.id, "id": current_run.get(), "target": name, "props": Encoder().encode(props)})
+    encoded = Encoder().encode(props)
+    if state.updates is not None:  # in callbacks: one change per model when they end
+        state.updates.setdefault(name, {}).update(encoded)
+    else:
+        emit("update", {"model": state.id, "id": current_run.get(), "target": name, "props": encoded})
 
 
 def progress(fraction: float, text: str = "") -> None:

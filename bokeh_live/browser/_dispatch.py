@@ -15,7 +15,7 @@ from typing import Any
 
 from ..shared import MAX_MESSAGE_BYTES
 from ..wire import Decoder
-from . import ServerError, _state
+from . import ServerError, _state, watch
 from ._complete import complete
 from ._runner import run_and_reply
 from ._state import Stream, emit, in_model, model_state, start
@@ -51,10 +51,12 @@ def handle(kind: str, message: dict[str, Any]) -> None:
         _state.forget(model)
         return
     state = model_state(model)
-    if kind == "run":
-        task = start(run_and_reply(state, message))
+    if kind == "run" or kind == "changes":
+        task = start(run_and_reply(state, message) if kind == "run" else watch.dispatch(state, message))
         if task is not None:
             state.runs.add(task, message["id"])
+    elif kind == "watched":
+        watch.mirror(state, message)
     elif kind == "server_data":
         data = Decoder().decode(message["data"])
         for callback in list(state.handlers):

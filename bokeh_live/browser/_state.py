@@ -50,12 +50,26 @@ class ModelState:
     #: By run: when its last progress report left, and a report held back since.
     progress_sent: dict[str, float] = field(default_factory=dict)
     progress_held: dict[str, dict[str, Any]] = field(default_factory=dict)
+    # What the page lets this model's code hear (watch.py): the app's ``watch``, which of it
+    # are properties (with their mirrored values) and events, why an entry cannot be watched,
+    # and the callbacks registered for them.
+    watchable: dict[str, list[str]] = field(default_factory=dict)
+    watched_properties: dict[str, list[str]] = field(default_factory=dict)
+    watched_events: dict[str, list[str]] = field(default_factory=dict)
+    watch_missing: dict[str, str] = field(default_factory=dict)
+    mirror: dict[tuple[str, str], Any] = field(default_factory=dict)
+    watchers: dict[tuple[str, str], list[Callable[..., Any]]] = field(default_factory=dict)
+    event_watchers: dict[tuple[str, str], list[Callable[..., Any]]] = field(default_factory=dict)
+    #: While callbacks run: their ``update()``\ s, merged per target model, sent when they end.
+    updates: dict[str, dict[str, Any]] | None = None
 
     def fresh_namespace(self) -> dict[str, Any]:
         """A new namespace for the model's own code: what the old one registered goes."""
         import builtins
         self.namespace = {"__name__": "__main__", "__builtins__": builtins}
         self.handlers.clear()
+        self.watchers.clear()
+        self.event_watchers.clear()
         return self.namespace
 
     def close(self) -> None:

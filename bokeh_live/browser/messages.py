@@ -70,7 +70,42 @@ class Complete(TypedDict):
     before: str
 
 
-ToPython = RunCode | Config | ServerDataToWorker | Forget | CancelRuns | CallReply | Complete
+class Watched(TypedDict):
+    """What browser code may hear (the model's ``watch``), sorted by the page into properties,
+    with their values for the mirror, and events; ``missing``: why an entry (``name`` or
+    ``name.attr``) cannot be watched (no such model, or no such property). Sent when Python
+    starts and whenever the document or ``watch`` changes."""
+
+    kind: Literal["watched"]
+    model: str
+    watch: dict[str, list[str]]
+    properties: dict[str, dict[str, Any]]
+    events: dict[str, list[str]]
+    missing: dict[str, str]
+
+
+class Change(TypedDict):
+    """A watched property's new value (``event`` is None), or a watched event's values."""
+
+    target: str
+    attr: str | None
+    value: Any
+    event: str | None
+    values: dict[str, Any] | None
+
+
+class Changes(TypedDict):
+    """What happened on the page since the last batch, in order, for the model's callbacks;
+    answered by ``done`` with the same id. Changes of one property that came while the
+    previous batch ran are collapsed to the latest; events never are."""
+
+    kind: Literal["changes"]
+    model: str
+    id: str
+    items: list[Change]
+
+
+ToPython = RunCode | Config | ServerDataToWorker | Forget | CancelRuns | CallReply | Complete | Watched | Changes
 
 
 class Stream(TypedDict):
@@ -152,4 +187,14 @@ class Failed(TypedDict):
     error_type: str
 
 
-FromPython = Stream | Display | SendToServer | Update | Progress | CallServer | Completions | Done | Failed
+class CallbackError(TypedDict):
+    """A callback of a ``changes`` batch raised (the batch goes on): its traceback."""
+
+    kind: Literal["callback_error"]
+    model: str
+    id: str
+    error: str
+
+
+FromPython = (Stream | Display | SendToServer | Update | Progress | CallServer | Completions | Done | Failed
+              | CallbackError)
