@@ -139,7 +139,7 @@ def extensions_first(app: Any) -> None:
     app.add_handlers(r".*", [(r"/static/extensions/(.*)", MultiRootStaticHandler, {"root": extension_dirs})])
 
 
-def serve_extension_files(name: str, folder: Any) -> None:
+def serve_extension_files(name: str, folder: Any, replace: bool = False) -> None:
     """Let this process serve ``folder`` at ``/static/extensions/<name>/`` from now on.
 
     Bokeh learns an extension's folder only when it first bundles a page with one of its
@@ -151,7 +151,10 @@ def serve_extension_files(name: str, folder: Any) -> None:
     try:
         from bokeh.embed.bundle import extension_dirs
 
-        extension_dirs.setdefault(name, folder)
+        if replace:
+            extension_dirs[name] = folder
+        else:
+            extension_dirs.setdefault(name, folder)
     except ImportError as e:
         _warn_once("extension_dirs", f"bokeh_live cannot register its static files with Bokeh ({e!r}); "
                                      "they are served once a page with a BokehLive has been")

@@ -12,9 +12,11 @@ import asyncio
 import logging
 import os
 import statistics
+import types
 import weakref
-from collections.abc import Callable
-from typing import TYPE_CHECKING, Any, cast
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar, cast, overload
 
 from bokeh.core.properties import Any as AnyProp
 from bokeh.core.properties import Bool, Dict, Enum, Float, Instance, Int, List, Nullable, String, Tuple
@@ -25,6 +27,8 @@ from .calls import ExposedFunctions
 from .channel import Channel, LiveError, clean
 from .chunks import PROCESS_BUDGET, SESSION_BLOB_BYTES, Budget
 from .editor import EDITOR_MODES, EditorAssets
+from .functions import BrowserFunctions
+from .modules import ModuleFile, collect, module_names, serve
 from .protocol import (
     Call,
     ClientMessages,
@@ -56,6 +60,9 @@ __all__ = ("BokehLive", "LiveError")
 
 log = logging.getLogger(__name__)
 
+P = ParamSpec("P")
+R = TypeVar("R")
+
 #: Environment variable naming the Pyodide base URL to use when ``pyodide_url`` is not set.
 PYODIDE_URL_ENV = "BOKEH_LIVE_PYODIDE_URL"
 
@@ -74,6 +81,7 @@ SERVER_OWNED = frozenset({
     "mode", "auto_run", "packages", "pyodide_url", "value", "output", "max_message_size",
     "examples", "theme", "allow_update", "run_timeout", "sandbox", "package_url", "auto_packages",
     "requirements", "index_urls", "editor_assets", "version", "persist", "worker", "snapshot", "watch",
+    "modules", "module_files",
 })
 
 
@@ -90,6 +98,7 @@ class BokehLive(LayoutDOM):
     _made_here = False
     _guards: dict[Any, Callable[[str, Any, Any], None]] | None = None
     _exposed: ExposedFunctions | None = None
+    _shipped: list[ModuleFile] = []  # noqa: RUF012 - replaced, never changed in place
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         for prop, env in (("pyodide_url", PYODIDE_URL_ENV), ("package_url", PACKAGE_URL_ENV)):
@@ -97,16 +106,33 @@ class BokehLive(LayoutDOM):
                 kwargs[prop] = os.environ[env]
         if "watch" in kwargs:
             kwargs["watch"] = _watch_by_name(kwargs["watch"])
+        if "code" in kwargs:
+            kwargs["code"] = _code_text(kwargs["code"])
+        shipped = kwargs.pop("modules", None)
         super().__init__(*args, **kwargs)
         self._made_here = True
         self._ask_for_editor()
+        if shipped is not None:
+            self.modules = shipped
 
     def __setattr__(self, name: str, value: Any) -> None:
         if name == "watch":
             value = _watch_by_name(value)
+        elif name == "code":
+            value = _code_text(value)
+        elif name == "modules" and self._made_here:
+            self._ship(value)
+            value = module_names(self._shipped)
         super().__setattr__(name, value)
         if name == "mode":
             self._ask_for_editor()
+
+    def _ship(self, items: Any) -> None:
+        """Read the files of ``modules`` now; in a server app they are served, not sent."""
+        self._shipped = collect(items)
+        self.update(module_files=[(f.path, f.sha256, None if self._served() else f.source) for f in self._shipped])
+        if self._served():
+            _serve_modules(self._shipped)
 
     def _ask_for_editor(self) -> None:
         """A mode that shows the editor puts the editor's bundle on standalone pages (see
@@ -279,6 +305,23 @@ class BokehLive(LayoutDOM):
     could then run script in the page.
     """)
 
+    modules = List(String, default=[], help="""
+    Python modules and packages installed in the browser before ``code`` runs, importable
+    there by their names: give imported modules or paths of ``.py`` files and package folders
+    (``BokehLive(modules=[mymodule, "path/to/pkg"])``); the property then holds their names.
+    Their files are read when this is set. In a server app the Bokeh server serves them and
+    the browser keeps them in its HTTP cache (a changed file is fetched again, an unchanged
+    one never); standalone and notebook output carry them inline. Only the listed files
+    leave the server, each at most 2 MiB and 8 MiB in all: do not ship secrets. Call their
+    functions with ``await live.run(fn, *args)``.
+    """)
+
+    module_files = List(Tuple(String, String, Nullable(String)), default=[], help="""
+    The files of ``modules``, as the browser installs them: their paths below the import
+    root, the SHA-256 of each, and their text (``None`` in a server app, which serves them).
+    Set by bokeh_live.
+    """)
+
     watch = Dict(String, List(String), default={}, help="""
     What browser code may hear: model names (their ``name``) to the properties and events
     whose changes it may follow with ``bokeh_live.on_change(name, attr, callback)`` and
@@ -345,6 +388,32 @@ class BokehLive(LayoutDOM):
         self._session_document()
         message = RunPython(type="run_python", code=code, kwargs=kwargs, request_id="")
         return await self._live_channel().request(message, timeout)
+
+    @overload
+    async def run(self, fn: Callable[P, Awaitable[R]], /, *args: P.args, **kwargs: P.kwargs) -> R: ...
+
+    @overload
+    async def run(self, fn: Callable[P, R], /, *args: P.args, **kwargs: P.kwargs) -> R: ...
+
+    async def run(self, fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Any:
+        """Run ``fn(*args, **kwargs)`` in the browser, where ``fn`` is a function of a module
+        this model ships (``modules``), and return its value; an ``async`` function is
+        awaited there. Typed as the local call: mypy checks the arguments and infers the
+        result. Everything else is as :meth:`run_python`'s (binary values, DataFrames,
+        ``LiveError`` with the module's file and line); the timeout is 30 s, or
+        ``live.with_timeout(seconds).run(...)``. A function the browser cannot find by name
+        (not in a shipped module, nested, a lambda) raises ``ValueError`` at once."""
+        return await BrowserFunctions(self, 30.0).run(fn, *args, **kwargs)
+
+    def run_then(self, fn: Callable[..., Any], callback: Callable[[Any], None], /, *args: Any,
+                 on_error: Callable[[BaseException], None] | None = None, **kwargs: Any) -> asyncio.Future[Any]:
+        """:meth:`run` from a synchronous callback, as :meth:`run_python_then`."""
+        return BrowserFunctions(self, 30.0).run_then(fn, callback, *args, on_error=on_error, **kwargs)
+
+    def with_timeout(self, seconds: float) -> BrowserFunctions:
+        """:meth:`run` and :meth:`run_then` with another timeout than 30 s:
+        ``await live.with_timeout(120).run(fn, data)``."""
+        return BrowserFunctions(self, seconds)
 
     def expose(self, fn: Callable[..., Any] | None = None, *, name: str | None = None,
                timeout: float = CALL_TIMEOUT) -> Any:
@@ -518,6 +587,13 @@ class BokehLive(LayoutDOM):
         super()._attach_document(doc)
         if under_server and self._made_here:
             _watch_document(doc, self)
+            if any(source is not None for _, _, source in cast(list[tuple[str, str, Any]], self.module_files)):
+                self.update(module_files=[(f.path, f.sha256, None) for f in self._shipped])  # served instead
+                _serve_modules(self._shipped)
+
+    def _served(self) -> bool:
+        doc = self.document
+        return doc is not None and doc.session_context is not None
 
     def _on_client_messages(self, event: ClientMessages) -> None:
         self._live_channel().receive(event.messages, event.chunks, event.unexpected)
@@ -553,6 +629,26 @@ class BokehLive(LayoutDOM):
         super().set_from_json(name, value, setter=setter)
         if name == "status" and self._made_here:
             self._live_channel().note_status(cast(str, self.status))
+
+
+def _code_text(code: Any) -> Any:
+    """``code`` given as a path or a module: its text. A string stays as it is."""
+    if isinstance(code, types.ModuleType):
+        code = getattr(code, "__file__", None) or code.__name__
+    if isinstance(code, os.PathLike):
+        return Path(code).read_text(encoding="utf-8")
+    return code
+
+
+def _serve_modules(files: list[ModuleFile]) -> None:
+    """Serve shipped files from this process; under ``bokeh serve --dev`` an edit of one reloads
+    the app like an edit of its own files."""
+    serve(files)
+    from tornado import autoreload
+
+    for file in files:
+        if file.origin:
+            autoreload.watch(file.origin)
 
 
 def _watch_by_name(watch: Any) -> Any:

@@ -72,6 +72,13 @@ CALL_TIMEOUT = 30.0
 MAX_CALLS_IN_FLIGHT = 16
 MAX_NAME_LENGTH = 100
 
+#: ``BokehLive(modules=...)``: the largest file a model may ship, and all its files together.
+MAX_MODULE_BYTES = 2 * 1024 * 1024
+MAX_MODULES_BYTES = 8 * 1024 * 1024
+
+#: Where the browser writes shipped modules; it is first on ``sys.path`` there.
+MODULES_ROOT = "/bokeh_live_modules"
+
 #: The editor's completions: at most this many options, and how long it waits for them (ms).
 MAX_COMPLETIONS = 500
 COMPLETE_TIMEOUT_MS = 1500

@@ -22,7 +22,7 @@ ROOT = Path(__file__).parents[1]
 PROPS = ["code", "mode", "status", "error", "stdout", "stderr", "auto_run", "packages", "pyodide_url",
          "value", "output", "max_message_size", "examples", "theme", "allow_update", "run_timeout", "sandbox",
          "package_url", "auto_packages", "requirements", "index_urls", "editor_assets", "version", "progress", "browser_metrics",
-         "persist", "worker", "snapshot", "watch"]
+         "persist", "worker", "snapshot", "watch", "modules", "module_files"]
 
 
 def test_properties_have_help_and_match_typescript():

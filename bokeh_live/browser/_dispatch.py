@@ -15,7 +15,7 @@ from typing import Any
 
 from ..shared import MAX_MESSAGE_BYTES
 from ..wire import Decoder
-from . import ServerError, _state, watch
+from . import ServerError, _modules, _state, watch
 from ._complete import complete
 from ._runner import run_and_reply
 from ._state import Stream, emit, in_model, model_state, start
@@ -57,6 +57,8 @@ def handle(kind: str, message: dict[str, Any]) -> None:
             state.runs.add(task, message["id"])
     elif kind == "watched":
         watch.mirror(state, message)
+    elif kind == "modules":
+        _modules.install(message["files"])
     elif kind == "server_data":
         data = Decoder().decode(message["data"])
         for callback in list(state.handlers):

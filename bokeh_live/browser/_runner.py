@@ -5,12 +5,13 @@ from __future__ import annotations
 import ast
 import inspect
 import linecache
+import os
 import sys
 import traceback
 from types import CodeType
 from typing import Any
 
-from ..shared import CODE_FILENAME, keep_tail
+from ..shared import CODE_FILENAME, MODULES_ROOT, keep_tail
 from ..wire import Decoder
 from . import _state
 from ._display import show
@@ -109,14 +110,54 @@ async def _evaluate(code: Any, scope: dict[str, Any]) -> Any:
     return result
 
 
+#: The bokeh_live package here: its frames are never the user's.
+_OWN = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+#: A global of the one-line code that ``live.run(fn)`` sends: its frame is not the user's either.
+CALL_MARK = "__bokeh_live_function__"
+
+
 def format_exception(error: BaseException) -> str:
-    """The traceback from the first frame of the user's code on: none of ours."""
-    tb = error.__traceback__
-    while tb is not None and tb.tb_frame.f_code.co_filename != CODE_FILENAME:
-        tb = tb.tb_next
-    if isinstance(error, SyntaxError) or tb is None:
+    """The traceback of the user's code only (``code``, calls and shipped modules), without
+    bokeh_live's own frames; shipped files are named by their path below the import root
+    (``pkg/sub.py``)."""
+    if isinstance(error, SyntaxError) and error.filename == CODE_FILENAME:
         return "".join(traceback.format_exception_only(type(error), error))
-    return "".join(traceback.format_exception(type(error), error, tb))
+    found = traceback.TracebackException(type(error), error, error.__traceback__)
+    for each in _chain(found):
+        stack = list(each.stack)
+        # What called the user's code first (the worker, the event loop) is not theirs.
+        first = next((i for i, f in enumerate(stack) if f.filename == CODE_FILENAME or
+                      f.filename.startswith(MODULES_ROOT + "/")), len(stack))
+        each.stack = traceback.StackSummary.from_list([_named(f) for f in stack[first:] if _users(f)])
+    return "".join(found.format())
+
+
+def _chain(found: traceback.TracebackException) -> list[traceback.TracebackException]:
+    out, todo, seen = [], [found], set()
+    while todo:
+        each = todo.pop()
+        if id(each) in seen:
+            continue
+        seen.add(id(each))
+        out.append(each)
+        todo.extend(e for e in (each.__cause__, each.__context__) if e is not None)
+    return out
+
+
+def _users(frame: traceback.FrameSummary) -> bool:
+    filename = frame.filename
+    if filename.startswith(_OWN) or filename.startswith("<frozen ") or "/lib/python3" in filename:
+        return False  # ours, the import system's, the standard library's
+    return not (filename == CODE_FILENAME and frame.line is not None and CALL_MARK in frame.line)
+
+
+def _named(frame: traceback.FrameSummary) -> traceback.FrameSummary:
+    root = MODULES_ROOT + "/"
+    if not frame.filename.startswith(root):
+        return frame
+    line = frame.line  # read now, from the real file
+    return traceback.FrameSummary(frame.filename[len(root):], frame.lineno, frame.name, line=line)
 
 
 async def run_and_reply(state: ModelState, message: dict[str, Any]) -> None:

@@ -105,7 +105,22 @@ class Changes(TypedDict):
     items: list[Change]
 
 
-ToPython = RunCode | Config | ServerDataToWorker | Forget | CancelRuns | CallReply | Complete | Watched | Changes
+class ModuleSource(TypedDict):
+    path: str  # below the import root: "pkg/sub.py"
+    sha256: str
+    source: str
+
+
+class Modules(TypedDict):
+    """The files a model ships (``BokehLive(modules=...)``), installed before its code runs."""
+
+    kind: Literal["modules"]
+    model: str
+    files: list[ModuleSource]
+
+
+ToPython = (RunCode | Config | ServerDataToWorker | Forget | CancelRuns | CallReply | Complete | Watched | Changes
+            | Modules)
 
 
 class Stream(TypedDict):
