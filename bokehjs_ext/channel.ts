@@ -80,7 +80,7 @@ export class Channel {
     }
     for (const message of this.outbox.splice(0)) {
       const pieces: Chunk[] = []
-      const encoded = encode(message, pieces)
+      const encoded = as_sent(message, pieces)
       if (encoded == null) {
         continue
       }
@@ -102,7 +102,7 @@ export class Channel {
  * size. One too large for any event is dropped (null); a reply, replaced by the error that
  * ends its call.
  */
-function encode(message: ClientMessage, pieces: Chunk[]): {value: ClientMessage, bytes: number} | null {
+function as_sent(message: ClientMessage, pieces: Chunk[]): {value: ClientMessage, bytes: number} | null {
   const {value, bytes} = to_server(message, pieces)
   if (bytes <= MAX_INLINE_BYTES) {
     return {value: value as ClientMessage, bytes}
