@@ -9,6 +9,7 @@
  *   plot, glyph, data source or another type that renders no HTML and runs no code.
  */
 import type {HasProps} from "@bokehjs/core/has_props"
+import type * as p from "@bokehjs/core/properties"
 
 /** Properties that take HTML, CSS or code, by model type; any model's are in "*". */
 const MARKUP: {[type: string]: readonly string[]} = {
@@ -73,6 +74,48 @@ export function refuse_update(allow: unknown, name: string, model: HasProps, att
     }
   }
   return null
+}
+
+/** The document's models by name: a BokehJS Document. */
+export type Models = {get_model_by_name(name: string): HasProps | null}
+
+/**
+ * `bokeh_live.update(target, **props)`: the model of `doc` to set `props` on, or why it may
+ * not be. Everything is checked (the allow-list, each property's existence, write access
+ * and type) before anything is set, so a refused update changes nothing. `allow` is the
+ * BokehLive's `allow_update`.
+ */
+export function check_update(doc: Models | null, allow: unknown, target: string,
+                             props: {[attr: string]: unknown}): HasProps | string {
+  if (doc == null) {
+    return "this BokehLive is not in a document"
+  }
+  let model
+  try {
+    model = doc.get_model_by_name(target)
+  } catch (error) {
+    return `${(error as Error).message}: names given to update() must be unique`
+  }
+  if (model == null) {
+    return `no model named '${target}' in this document (give the model name="${target}")`
+  }
+  const refused = refuse_update(allow, target, model, Object.keys(props))
+  if (refused != null) {
+    return refused
+  }
+  for (const [attr, value] of Object.entries(props)) {
+    const prop = (model.properties as {[attr: string]: p.Property<unknown> | undefined})[attr]
+    if (prop == null) {
+      return `${model.type} '${target}' has no property '${attr}'`
+    }
+    if (prop.readonly) {
+      return `${model.type}.${attr} is read-only`
+    }
+    if (!prop.valid(value)) {
+      return `${model.type}.${attr} cannot take this value (expected ${prop.kind})`
+    }
+  }
+  return model
 }
 
 /** Model types `display()` embeds: they draw on a canvas or lay out others, and run no code. */

@@ -9,8 +9,9 @@
 import type {HasProps} from "@bokehjs/core/has_props"
 import {ClientMessages} from "./protocol"
 import type {ClientMessage, ServerMessage} from "./protocol"
-import {Assembler, chunk_bytes, split, wire_bytes} from "./chunks"
+import {Assembler} from "./chunks"
 import type {Chunk} from "./chunks"
+import {from_server, to_server} from "./values"
 import {EVENT_BYTES, MAX_INLINE_BYTES} from "./shared"
 
 /** What the channel needs of the model: its events and the server batches it holds. */
@@ -50,7 +51,7 @@ export class Channel {
       chunks.forEach((chunk) => this.blobs.add(chunk))
       for (const message of messages) {
         try {
-          restored.push(this.blobs.restore(message) as ServerMessage)
+          restored.push(from_server(message, this.blobs) as ServerMessage)
         } catch (error) {
           console.error("bokeh_live: a message from the server was dropped:", error)
         }
@@ -79,22 +80,16 @@ export class Channel {
     }
     for (const message of this.outbox.splice(0)) {
       const pieces: Chunk[] = []
-      let small = split(message, pieces) as ClientMessage
-      let inline = wire_bytes(small)
-      if (inline > MAX_INLINE_BYTES) {
-        const refused = too_large(small, inline)
-        if (refused == null) {
-          console.error(`bokeh_live: a ${small.type} message of ${inline} bytes was dropped: over ${MAX_INLINE_BYTES} bytes`)
-          continue
-        }
-        small = refused, inline = wire_bytes(small), pieces.length = 0
+      const encoded = as_sent(message, pieces)
+      if (encoded == null) {
+        continue
       }
       for (const chunk of pieces) {
-        make_room(chunk_bytes(chunk))
+        make_room(chunk.data.byteLength)
         chunks.push(chunk)
       }
-      make_room(inline)
-      messages.push(small)
+      make_room(encoded.bytes)
+      messages.push(encoded.value)
     }
     if (messages.length != 0 || chunks.length != 0) {
       this.model.trigger_event(new ClientMessages(this.model, messages, chunks))
@@ -102,12 +97,23 @@ export class Channel {
   }
 }
 
-/** The error that ends a call whose reply cannot be sent. */
-function too_large(message: ClientMessage, bytes: number): ClientMessage | null {
+/**
+ * `message` as its event carries it (its large binary values cut into `pieces`), and its
+ * size. One too large for any event is dropped (null); a reply, replaced by the error that
+ * ends its call.
+ */
+function as_sent(message: ClientMessage, pieces: Chunk[]): {value: ClientMessage, bytes: number} | null {
+  const {value, bytes} = to_server(message, pieces)
+  if (bytes <= MAX_INLINE_BYTES) {
+    return {value: value as ClientMessage, bytes}
+  }
+  pieces.length = 0
   if (message.type != "run_python_result" && message.type != "run_python_error") {
+    console.error(`bokeh_live: a ${message.type} message of ${bytes} bytes was dropped: over ${MAX_INLINE_BYTES} bytes`)
     return null
   }
   const error = `ValueError: the reply is ${bytes} bytes of JSON text, over the ${MAX_INLINE_BYTES} one websocket ` +
     "message takes: send large data as bytes, memoryviews or arrays, which travel in chunks\n"
-  return {type: "run_python_error", request_id: message.request_id, error, error_type: "ValueError"}
+  const refused: ClientMessage = {type: "run_python_error", request_id: message.request_id, error, error_type: "ValueError"}
+  return {value: refused, bytes: to_server(refused, pieces).bytes}
 }

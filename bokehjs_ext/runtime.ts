@@ -3,16 +3,19 @@
  * them, by default; models of other names run in parallel, in workers of their own). Each
  * model keeps its own Python namespace inside; messages are routed to views by model id.
  *
- * The runtime makes sure every run and every package load ends: it knows which runs are in
- * the worker, stops one on request (cancel if it waits at an await; else an interrupt when
- * the page is cross-origin isolated; else, or if that is not honoured, a fresh worker),
- * and turns a worker that dies into an ending for everything that was in it.
+ * The runtime makes sure every run and every package load ends (pending.ts): it knows
+ * which runs are in the worker, stops one on request (cancel if it waits at an await; else
+ * an interrupt when the page is cross-origin isolated; else, or if that is not honoured, a
+ * fresh worker), and turns a worker that dies into an ending for everything that was in
+ * it. Its WorkerChannel is the one way to a worker: batches, encoded values, transfers.
  */
 import {worker_main} from "./worker"
 import type {FromWorker, Snapshot, ToWorker} from "./worker"
 import {BROWSER_PY, BROWSER_PY_DIGEST} from "./browser_py"
 import {SandboxedWorker} from "./sandbox"
-import {PYODIDE_VERSION, VERSION} from "./shared"
+import {PHASES, PYODIDE_VERSION, VERSION} from "./shared"
+import {Pending} from "./pending"
+import {to_worker} from "./values"
 
 export const PYODIDE_CDN = `https://cdn.jsdelivr.net/pyodide/v${PYODIDE_VERSION}/full/`
 
@@ -111,11 +114,79 @@ type WorkerLike = {
   onerror: ((event: ErrorEvent) => void) | null
 }
 
+/** A message from the worker, out of its batch. */
+type Unbatched = Exclude<FromWorker, {kind: "batch"}>
+
+/**
+ * The field of a message that holds a value from Bokeh, encoded for the worker on the way
+ * (values.ts), and whether buffers the page made itself may be handed over whole: only
+ * where nothing but the worker gets the value.
+ */
+const VALUES: {[K in ToWorker["kind"]]?: [field: string, take: boolean]} = {
+  config: ["value", false],  // the model keeps its value
+  server_data: ["data", false],  // the page's listeners got it too (bokeh-live:server-data)
+  run: ["kwargs", true],
+  reply: ["result", true],
+}
+
+/**
+ * The page's end of the hop to one worker. What the page posts in one task leaves as one
+ * batch, with the buffers it hands over: the calls of one server batch then run in one task
+ * of the worker, and their replies leave together. Once closed (the worker is ended),
+ * nothing more goes in or comes out.
+ */
+class WorkerChannel {
+  private outgoing: ToWorker[] = []
+  private transfers: Transferable[] = []
+  private closed = false
+
+  /** `first` goes alone, before any batch: the worker starts on it. */
+  constructor(private readonly worker: WorkerLike, first: ToWorker, receive: (message: Unbatched) => void,
+              fail: (error: string) => void) {
+    worker.onmessage = (event: MessageEvent<FromWorker>) => {
+      const {data} = event
+      for (const message of this.closed ? [] : data.kind == "batch" ? data.messages : [data]) {
+        receive(message as Unbatched)
+      }
+    }
+    worker.onerror = (event: ErrorEvent) => {
+      if (!this.closed) {
+        fail(event.message)
+      }
+    }
+    worker.postMessage(first)
+  }
+
+  post(message: ToWorker): void {
+    const value = VALUES[message.kind]
+    if (value != null) {
+      const [field, take] = value
+      const fields = message as unknown as {[field: string]: unknown}
+      message = {...message, [field]: to_worker(fields[field], this.transfers, take)}
+    }
+    this.outgoing.push(message)
+    if (this.outgoing.length == 1) {
+      queueMicrotask(() => {
+        const [messages, transfers] = [this.outgoing, this.transfers]
+        this.outgoing = [], this.transfers = []
+        if (!this.closed) {
+          this.worker.postMessage({kind: "batch", messages} satisfies ToWorker, transfers)
+        }
+      })
+    }
+  }
+
+  close(): void {
+    this.closed = true
+    this.outgoing = [], this.transfers = []
+    this.worker.terminate()
+  }
+}
+
 type Run = {model: string, stopping: boolean}
-type Held = {model: string, message: ToWorker, transfer: Transferable[]}
+type RunMessage = Extract<ToWorker, {kind: "run"}>
 /** Runs being stopped, in one worker: resolved when the last of them has ended. */
 type Stop = {ids: Set<string>}
-type Load = {resolve: (error: string | null) => void, timer: number}
 
 export class Runtime {
   private static readonly _shared = new Map<string, Runtime>()
@@ -133,7 +204,7 @@ export class Runtime {
     // A runtime that failed to start does not hold the page: a model asking for Pyodide from
     // elsewhere starts afresh (the failed one keeps its models, in error).
     if (runtime == null || (runtime.state == "failed" && runtime.index_url != url)) {
-      runtime?.worker?.terminate()
+      runtime?.channel?.close()
       runtime = new Runtime(url, sandbox, package_url != null ? folder(package_url) : null, name, snapshot)
       Runtime._shared.set(key, runtime)
     } else if (runtime.index_url != url) {
@@ -142,7 +213,7 @@ export class Runtime {
     return runtime
   }
 
-  phase: string = "starting"
+  phase: string = PHASES[0]
   state: "loading" | "ready" | "failed" | "crashed" = "loading"
   failure: string = ""
   /** Fresh workers started after the first: a count the views and tests can read. */
@@ -156,18 +227,17 @@ export class Runtime {
   /** Shared with the worker when the page is cross-origin isolated: writing 2 raises
    * KeyboardInterrupt in the running Python code. */
   private readonly interrupt: Int32Array | null
-  private worker: WorkerLike | null = null
+  private channel: WorkerChannel | null = null
   private readonly listeners = new Map<string, RuntimeListener>()
-  private readonly runs = new Map<string, Run>()
+  /** The runs in the worker; each ends with its done or failed, which goes to its model. */
+  private readonly runs = new Pending<ModelMessage, Run>()
   /** Runs asked for while a stop is pending: held, not queued behind a run that may be
    * killed with its worker. */
-  private held: Held[] = []
+  private held: {model: string, message: RunMessage}[] = []
   private stops: Stop[] = []
-  private readonly loads = new Map<string, Load>()
-  private outgoing: ToWorker[] = []
-  private transfers: Transferable[] = []
+  /** Package loads, each ending with an error text or null. */
+  private readonly loads = new Pending<string | null>("load")
   private start_timer = 0
-  private next_id = 0
 
   /**
    * `package_url`: where lockfile packages come from. Its own lockfile is used, unless it is
@@ -196,26 +266,18 @@ export class Runtime {
   private start(reason: string): void {
     this.started_at = performance.now()
     this.state = "loading"
-    this.phase = reason == "" ? "starting" : `restarting Python (${reason})`
-    const worker: WorkerLike = this.worker = this.sandbox
+    this.phase = reason == "" ? PHASES[0] : `restarting Python (${reason})`
+    const worker = this.sandbox
       ? new SandboxedWorker(worker_source())
       : new Worker(worker_url(), {type: "module", name: this.name == "" ? "bokeh_live" : `bokeh_live: ${this.name}`})
-    worker.onmessage = (event: MessageEvent<FromWorker>) => {
-      if (worker == this.worker) {
-        this.receive(event.data)
-      }
-    }
-    worker.onerror = (event: ErrorEvent) => {
-      if (worker == this.worker) {
-        const error = `the Pyodide worker failed: ${event.message || "it could not be loaded"}`
-        this.receive(this.state == "loading" ? {kind: "init_failed", error} : {kind: "crashed", error})
-      }
-    }
     const {package_url} = this
     const lock_url = package_url != null && package_url != PYODIDE_CDN ? `${package_url}pyodide-lock.json` : null
-    worker.postMessage({kind: "init", index_url: this.index_url, browser_py: BROWSER_PY, lock_url, package_url,
-      interrupt: (this.interrupt?.buffer as SharedArrayBuffer | undefined) ?? null,
-      snapshot: this.snapshot_key} satisfies ToWorker)
+    const init: ToWorker = {kind: "init", index_url: this.index_url, browser_py: BROWSER_PY, lock_url, package_url,
+      interrupt: (this.interrupt?.buffer as SharedArrayBuffer | undefined) ?? null, snapshot: this.snapshot_key}
+    this.channel = new WorkerChannel(worker, init, (message) => this.receive(message), (message) => {
+      const error = `the Pyodide worker failed: ${message || "it could not be loaded"}`
+      this.receive(this.state == "loading" ? {kind: "init_failed", error} : {kind: "crashed", error})
+    })
     this.start_timer = window.setTimeout(() => {
       this.receive({kind: "init_failed", error: `Pyodide did not start within ${START_TIMEOUT_MS / 1000} s`})
     }, START_TIMEOUT_MS)
@@ -234,24 +296,20 @@ export class Runtime {
       return
     }
     Runtime._making.add(key)
-    const maker = new Worker(worker_url(), {type: "module", name: "bokeh_live: snapshot"})
     const end = (error: string | null) => {
       clearTimeout(timer)
-      maker.terminate()
+      maker.close()
       Runtime._making.delete(key)
       if (error != null) {
         console.warn(`bokeh_live: no memory snapshot was cached (${error}); the next page starts afresh too`)
       }
     }
     const timer = window.setTimeout(() => end(`not made within ${START_TIMEOUT_MS / 1000} s`), START_TIMEOUT_MS)
-    maker.onmessage = (event: MessageEvent<FromWorker>) => {
-      if (event.data.kind == "snapshot_saved") {
-        end(event.data.error)
-      }
-    }
-    maker.onerror = (event: ErrorEvent) => end(event.message || "its worker failed")
-    maker.postMessage({kind: "make_snapshot", index_url: this.index_url, browser_py: BROWSER_PY,
-                       snapshot: key} satisfies ToWorker)
+    const maker = new WorkerChannel(
+      new Worker(worker_url(), {type: "module", name: "bokeh_live: snapshot"}),
+      {kind: "make_snapshot", index_url: this.index_url, browser_py: BROWSER_PY, snapshot: key},
+      (message) => message.kind == "snapshot_saved" && end(message.error),
+      (error) => end(error || "its worker failed"))
   }
 
   private emit(event: RuntimeEvent): void {
@@ -260,11 +318,8 @@ export class Runtime {
     }
   }
 
-  private receive(message: FromWorker): void {
+  private receive(message: Unbatched): void {
     switch (message.kind) {
-      case "batch":
-        message.messages.forEach((m) => this.receive(m))
-        break
       case "phase":
         this.phase = message.phase
         this.emit(message)
@@ -294,13 +349,13 @@ export class Runtime {
         this.emit({kind: "crashed", error: message.error})
         break
       case "loaded":
-        this.end_load(message.id, message.error)
+        this.loads.settle(message.id, message.error)
         break
       case "snapshot_saved":
         break  // only from a snapshot's own worker (make_snapshot)
       default:
         if (message.kind == "done" || message.kind == "failed") {
-          this.runs.delete(message.id)
+          this.runs.settle(message.id, message)
           this.ended(message.id)
         }
         this.listeners.get(message.model)?.message(message)
@@ -308,46 +363,33 @@ export class Runtime {
   }
 
   /**
-   * Send to the worker. Messages posted in one task go as one batch: the calls of one
-   * server batch then run in one task of the worker, and their replies leave together.
+   * Send to the worker (dropped while there is none: it crashed). Values from Bokeh in it
+   * are encoded on the way; messages posted in one task leave as one batch.
    */
-  post(message: ToWorker, transfer: Transferable[] = []): void {
-    this.outgoing.push(message)
-    this.transfers.push(...transfer)
-    if (this.outgoing.length == 1) {
-      queueMicrotask(() => {
-        const [messages, transfers] = [this.outgoing, this.transfers]
-        this.outgoing = [], this.transfers = []
-        this.worker?.postMessage({kind: "batch", messages}, transfers)
-      })
-    }
+  post(message: ToWorker): void {
+    this.channel?.post(message)
   }
 
   /** Run code for `model` (its `code` when `fresh`); its done/failed reaches the model's listener. */
-  run(model: string, id: string, code: string, kwargs: unknown, fresh: boolean, transfer: Transferable[] = []): void {
-    if (this.state == "crashed") {
-      this.restart("it had crashed")
-    } else if (this.state == "failed") {
+  run(model: string, id: string, code: string, kwargs: unknown, fresh: boolean): void {
+    this.restart_if_crashed()
+    if (this.state == "failed") {
       const error = `RuntimeError: Pyodide failed to start from ${this.index_url}: ${this.failure}\n`
       queueMicrotask(() => this.listeners.get(model)?.message({kind: "failed", model, id, error, error_type: "RuntimeError"}))
       return
     }
-    this.runs.set(id, {model, stopping: false})
-    const message: ToWorker = {kind: "run", model, id, code, kwargs, fresh}
+    this.runs.open({model, stopping: false}, {id})
+    const message: RunMessage = {kind: "run", model, id, code, kwargs, fresh}
     if (this.stops.length != 0) {
-      this.held.push({model, message, transfer})
+      this.held.push({model, message})
     } else {
-      this.post(message, transfer)
+      this.post(message)
     }
   }
 
-  /** Whether the worker has this run (it has not ended). */
-  running(id: string): boolean {
-    return this.runs.has(id)
-  }
-
+  /** The ids of the runs of `model` that are in the worker (or held for it). */
   runs_of(model: string): string[] {
-    return [...this.runs].filter(([, run]) => run.model == model).map(([id]) => id)
+    return this.runs.requests().filter(([, run]) => run.model == model).map(([id]) => id)
   }
 
   /**
@@ -356,7 +398,7 @@ export class Runtime {
    * still has not ended, or the page cannot interrupt, the worker is replaced.
    */
   stop(ids: string[], reason: string): void {
-    const live = ids.filter((id) => this.runs.has(id) && !this.runs.get(id)!.stopping)
+    const live = ids.filter((id) => this.runs.get(id)?.stopping === false)
     if (live.length == 0) {
       return
     }
@@ -384,22 +426,32 @@ export class Runtime {
     }
     this.stops = this.stops.filter((stop) => (stop.ids.delete(id), stop.ids.size != 0))
     if (this.stops.length == 0) {
-      this.held.splice(0).forEach(({message, transfer}) => this.post(message, transfer))
+      this.held.splice(0).forEach(({message}) => this.post(message))
     }
+  }
+
+  /** A crashed runtime restarts when something needs it (every model's code then runs
+   * again); whether it did. */
+  restart_if_crashed(): boolean {
+    if (this.state != "crashed") {
+      return false
+    }
+    this.restart("it had crashed")
+    return true
   }
 
   /** A fresh worker: everything that was in the old one ends now, with `reason`. */
   restart(reason: string): void {
+    // What never reached the old worker was not lost with it: each view starts it again
+    // (after its code has run again in the fresh runtime).
     const held = this.held.splice(0)
-    held.forEach(({message}) => this.runs.delete((message as {id: string}).id))
+    held.forEach(({message}) => this.runs.cancel(message.id, "started again by its view"))
     this.lose_worker(`The Python runtime was restarted (${reason}) before this run ended.`)
     this.restarts++
     this.emit({kind: "restarting", reason})
     this.start(reason)
-    // What never reached the old worker was not lost with it: each view starts it again
-    // (after its code has run again in the fresh runtime).
     for (const [model, listener] of this.listeners) {
-      const ids = held.filter((h) => h.model == model).map(({message}) => (message as {id: string}).id)
+      const ids = held.filter((h) => h.model == model).map(({message}) => message.id)
       if (ids.length != 0) {
         listener.resend(ids)
       }
@@ -409,9 +461,8 @@ export class Runtime {
   private lose_worker(error: string): void {
     clearTimeout(this.start_timer)
     this.stops = [], this.held = []  // held runs are still in `runs`: they end below
-    this.worker?.terminate()
-    this.worker = null
-    this.outgoing = [], this.transfers = []
+    this.channel?.close()
+    this.channel = null
     if (this.interrupt != null) {
       Atomics.store(this.interrupt, 0, 0)
     }
@@ -420,16 +471,13 @@ export class Runtime {
 
   /** Every run and load in the worker ends with `error`: nothing waits forever. */
   private end_everything(error: string): void {
-    const runs = [...this.runs]
-    this.runs.clear()
-    for (const [id, {model}] of runs) {
+    for (const [id, {model}] of this.runs.end_all(error)) {
       this.listeners.get(model)?.message({kind: "failed", model, id, error: `RuntimeError: ${error}\n`, error_type: "RuntimeError"})
     }
-    for (const id of [...this.loads.keys()]) {
-      this.end_load(id, error)
-    }
+    this.loads.end_all(error)
   }
 
+  /** Route `model`'s messages and the runtime's news to `listener` (a view). */
   attach(model: string, listener: RuntimeListener): void {
     this.listeners.set(model, listener)
   }
@@ -447,27 +495,17 @@ export class Runtime {
 
   /** Load packages, then install requirements with micropip; resolves with an error text
    * or null, within LOAD_TIMEOUT_MS. */
-  load(packages: string[], requirements: string[] = [], index_urls: string[] = []): Promise<string | null> {
+  async load(packages: string[], requirements: string[] = [], index_urls: string[] = []): Promise<string | null> {
     if (packages.length == 0 && requirements.length == 0) {
-      return Promise.resolve(null)
+      return null
     }
-    const id = `load-${this.next_id++}`
-    return new Promise((resolve) => {
-      const timer = window.setTimeout(() => {
-        const names = JSON.stringify([...packages, ...requirements])
-        this.end_load(id, `Loading ${names} took longer than ${LOAD_TIMEOUT_MS / 1000} s`)
-      }, LOAD_TIMEOUT_MS)
-      this.loads.set(id, {resolve, timer})
-      this.post({kind: "load", id, packages, requirements, index_urls})
-    })
-  }
-
-  private end_load(id: string, error: string | null): void {
-    const load = this.loads.get(id)
-    if (load != null) {
-      this.loads.delete(id)
-      clearTimeout(load.timer)
-      load.resolve(error)
+    const {id, ending} = this.loads.open(null, {timeout_ms: LOAD_TIMEOUT_MS})
+    this.post({kind: "load", id, packages, requirements, index_urls})
+    const end = await ending
+    switch (end.how) {
+      case "settled": return end.value
+      case "timed_out": return `Loading ${JSON.stringify([...packages, ...requirements])} took longer than ${LOAD_TIMEOUT_MS / 1000} s`
+      default: return end.reason
     }
   }
 }

@@ -15,12 +15,14 @@ import {OutputArea} from "./output"
 import {error_line, error_summary} from "./traceback"
 import type {Stream} from "./output"
 import {ICONS} from "./icons"
+import type {MODES, STATUSES, THEMES} from "./shared"
+import {PHASES} from "./shared"
 
 export {CSS} from "./styles"
 
-export type Mode = "editor" | "app" | "playground" | "headless" | "compact" | "debug"
-export type Status = "idle" | "loading" | "ready" | "running" | "error"
-export type Theme = "auto" | "light" | "dark"
+export type Mode = typeof MODES[number]
+export type Status = typeof STATUSES[number]
+export type Theme = typeof THEMES[number]
 
 /** What the view tells the UI it can do. */
 export interface UIHost {
@@ -49,8 +51,11 @@ export function default_width(mode: Mode): number | null {
   }
 }
 
-/** How far along each of the worker's start-up phases is, for the progress bar. */
-const PHASES: {[phase: string]: number | undefined} = {"starting": 0.12, "downloading Pyodide": 0.45, "starting Python": 0.8}
+/** A `V` for each item of the tuple `T`: as many, in the same order. */
+type Each<T extends readonly unknown[], V> = {[I in keyof T]: V}
+
+/** How far along each of the worker's start-up PHASES is, in their order, for the progress bar. */
+const PHASE_PROGRESS: Each<typeof PHASES, number> = [0.12, 0.45, 0.8]
 
 const LABELS: {[S in Status]: string} = {idle: "Idle", loading: "Loading Python", running: "Running", ready: "Ready", error: "Error"}
 
@@ -199,7 +204,7 @@ export class LiveUI {
     this.status_detail.textContent = detail
     this.status_el.title = status == "error" ? error : `${LABELS[status]}${detail != "" ? `: ${detail}` : ""}`
     this.loading_phase.textContent = `${phase.charAt(0).toUpperCase()}${phase.slice(1)}…`
-    const progress = PHASES[phase] ?? 0.9
+    const progress = PHASE_PROGRESS[PHASES.indexOf(phase as typeof PHASES[number])] ?? 0.9
     this.root_el.style.setProperty("--bl-progress", `${Math.round(progress * 100)}%`)
   }
 
@@ -232,11 +237,6 @@ export class LiveUI {
 
   stream(name: Stream, text: string): void {
     this.output.stream(name, text)
-  }
-
-  /** The value of the code's last expression, if not None. */
-  result(repr: string): void {
-    this.output.result(repr)
   }
 
   error(traceback: string): void {

@@ -5,8 +5,10 @@
  * one self-contained function: the build also writes it out as a static module file
  * (`worker.mjs`, served beside the bundle), and runtime.ts falls back to a worker made
  * from its source text where that file cannot be used. It must not refer to anything
- * outside its own body.
+ * outside its own body at run time: only types may be imported.
  */
+import type {Lockfile, PyodideAPI, loadPyodide} from "pyodide"
+import type {PyProxy} from "pyodide/ffi"
 
 /**
  * Page -> worker. All but `batch`, `init` and `load` go straight to
@@ -58,12 +60,23 @@ export function worker_main(): void {
     postMessage(message: unknown, transfer?: Transferable[]): void
     onmessage: ((event: MessageEvent) => void) | null
     close(): void
-    addEventListener(type: string, listener: (event: any) => void): void
-    __bokeh_live_import?: (url: string) => Promise<any>
+    addEventListener(type: "error", listener: (event: ErrorEvent) => void): void
+    addEventListener(type: "unhandledrejection", listener: (event: PromiseRejectionEvent) => void): void
+    __bokeh_live_import?: (url: string) => Promise<PyodideModule>
   }
+  type PyodideModule = {loadPyodide: typeof loadPyodide}
+  /** The browser half of the package (bokeh_live/_browser.py), as the worker calls it. */
+  type BrowserHalf = {
+    handle(kind: string, message: PyProxy): void
+    _install(post: (kind: string, payload: {[key: string]: unknown}) => void): void
+  }
+  /** Pyodide's hook for fatal errors, which its published types do not include. */
+  type WithFatalHook = {_api?: {on_fatal?: (error: unknown) => void}}
+
   const scope = self as unknown as Scope
-  let pyodide: any = null
-  let browser: any = null
+  // Both are set by init() (or make_snapshot()) before anything else uses them.
+  let pyodide!: PyodideAPI
+  let browser: BrowserHalf | null = null
   let crashed = false
   let lock_error: string | null = null
   const waiting: ToWorker[] = []
@@ -100,9 +113,9 @@ export function worker_main(): void {
   })
 
   function to_python(kind: string, message: {[key: string]: unknown}): void {
-    const py_message = pyodide.toPy(message)
+    const py_message: PyProxy = pyodide.toPy(message)
     try {
-      browser.handle(kind, py_message)
+      browser!.handle(kind, py_message)
     } catch (error) {
       if (is_fatal(error)) {
         crash(`Pyodide failed: ${String(error)}`)
@@ -176,9 +189,9 @@ export function worker_main(): void {
    * compiled to require() (the bundle is CommonJS): the static worker file provides the real
    * one; a worker made from this function's text falls back to new Function, which a
    * Content-Security-Policy may forbid. */
-  async function pyodide_loader(index_url: string): Promise<(options: object) => Promise<any>> {
+  async function pyodide_loader(index_url: string): Promise<typeof loadPyodide> {
     const import_module = scope.__bokeh_live_import ??
-      new Function("url", "return import(url)") as (url: string) => Promise<any>
+      new Function("url", "return import(url)") as (url: string) => Promise<PyodideModule>
     return (await import_module(`${index_url}pyodide.mjs`)).loadPyodide
   }
 
@@ -226,9 +239,10 @@ export function worker_main(): void {
     await cache.put(key, new Response(bytes, {headers}))
   }
 
-  /** The browser half of the package as the package `bokeh_live` (bokeh_live/_browser.py is
-   * its __init__), on a path of its own, imported. Files live outside WebAssembly memory, so
-   * a start from a snapshot writes them again; its import is in the snapshot already. */
+  /** The browser half of the package as the package `bokeh_live` (`sources` by path in the
+   * package: `__init__.py`, `browser/_runner.py`...), on a path of its own, imported. Files
+   * live outside WebAssembly memory, so a start from a snapshot writes them again; its import
+   * is in the snapshot already. */
   function start_browser_half(sources: {[file: string]: string}): void {
     for (const [file, source] of Object.entries(sources)) {
       const path = `/bokeh_live/bokeh_live/${file}`
@@ -248,7 +262,7 @@ export function worker_main(): void {
     const loadPyodide = await pyodide_loader(message.index_url)
     pyodide = await loadPyodide({indexURL: message.index_url, _makeSnapshot: true})
     start_browser_half(message.browser_py)  // nothing of JavaScript is held by Python yet
-    await save_snapshot(message.snapshot, pyodide.makeMemorySnapshot())
+    await save_snapshot(message.snapshot, pyodide.makeMemorySnapshot() as Uint8Array<ArrayBuffer>)
   }
 
   async function init(message: Extract<ToWorker, {kind: "init"}>): Promise<void> {
@@ -258,14 +272,14 @@ export function worker_main(): void {
     // The core comes from index_url; lockfile packages from package_url, checked against its
     // lockfile (or the core's own, when that is the public distribution of this version). A
     // lockfile that cannot be read costs the packages, not Python: loads then say why.
-    let lockFileContents: unknown = undefined
+    let lockFileContents: Lockfile | undefined = undefined
     if (message.lock_url != null) {
       try {
         const response = await fetch(message.lock_url)
         if (!response.ok) {
           throw new Error(`HTTP ${response.status}`)
         }
-        lockFileContents = await response.json()
+        lockFileContents = await response.json() as Lockfile
       } catch (error) {
         lock_error = `the package lockfile ${message.lock_url} could not be read (${error}), so no package can be loaded`
       }
@@ -292,15 +306,16 @@ export function worker_main(): void {
     start_browser_half(message.browser_py)
     // Pyodide's own hook for a fatal error (out of memory, a broken invariant): after one,
     // every call into it throws, so nothing the worker holds can end any more.
-    if (pyodide._api != null) {
-      pyodide._api.on_fatal = (error: unknown) => crash(`Pyodide suffered a fatal error: ${String(error)}`)
+    const internals = (pyodide as unknown as WithFatalHook)._api
+    if (internals != null) {
+      internals.on_fatal = (error: unknown) => crash(`Pyodide suffered a fatal error: ${String(error)}`)
     }
     if (message.interrupt != null) {
       pyodide.setInterruptBuffer(new Int32Array(message.interrupt))
     }
-    browser = pyodide.pyimport("bokeh_live")
+    browser = pyodide.pyimport("bokeh_live") as BrowserHalf
     browser._install((kind: string, payload: {[key: string]: unknown}) => {
-      outgoing.push(own({kind, ...payload}, transfers, 0) as FromWorker)
+      outgoing.push(make_transferable({kind, ...payload}, transfers, 0) as FromWorker)
       if (performance.now() - last_flush > STREAM_MS) {
         flush()  // Python has kept the worker busy: send what it printed now, not at the end
       } else if (outgoing.length == 1) {
@@ -331,7 +346,7 @@ export function worker_main(): void {
    * (which may move or be reused before the batch leaves) is copied out now, once; a buffer
    * of its own is transferred, not copied again. Changes `value` in place.
    */
-  function own(value: unknown, out: Transferable[], depth: number): unknown {
+  function make_transferable(value: unknown, out: Transferable[], depth: number): unknown {
     if (depth > 64 || value == null || typeof value !== "object") {
       return value
     }
@@ -345,7 +360,7 @@ export function worker_main(): void {
     }
     const object = value as {[key: string]: unknown}
     for (const [key, item] of Object.entries(object)) {
-      object[key] = own(item, out, depth + 1)
+      object[key] = make_transferable(item, out, depth + 1)
     }
     return value
   }

@@ -1,44 +1,26 @@
-/** chunks.ts: large binary values split into chunks and put back together; sizes as sent. */
+/** chunks.ts: bytes cut into chunks of CHUNK_BYTES and joined again, in any order. */
 import {test} from "node:test"
 import assert from "node:assert/strict"
-import {ndarray} from "@bokehjs/core/util/ndarray"
 
-import {Assembler, json_string_bytes, split, wire_bytes} from "../../bokehjs_ext/chunks"
+import {Assembler, cut} from "../../bokehjs_ext/chunks"
 import type {Chunk} from "../../bokehjs_ext/chunks"
-import {BLOB_TAG, CHUNK_BYTES} from "../../bokehjs_ext/shared"
+import {CHUNK_BYTES} from "../../bokehjs_ext/shared"
 
-test("a large array leaves as exact chunks and a placeholder, and is put back whole", () => {
-  const n = (CHUNK_BYTES * 2.5) / 8
-  const values = Float64Array.from({length: n}, (_, i) => i * 0.5)
-  const array = ndarray(values.buffer, {dtype: "float64", shape: [n]})
+test("bytes leave as exact chunks and are joined whole, each blob once", () => {
+  const bytes = Uint8Array.from({length: CHUNK_BYTES * 2.5}, (_, i) => i % 251)
   const chunks: Chunk[] = []
-  const small = split({big: array, small: new Uint8Array([1, 2])}, chunks) as {[key: string]: {[key: string]: unknown}}
-  assert.equal(chunks.length, 3)
-  assert.deepEqual(chunks.map((c) => [c.offset, c.data.byteLength]),
-                   [[0, CHUNK_BYTES], [CHUNK_BYTES, CHUNK_BYTES], [2 * CHUNK_BYTES, CHUNK_BYTES / 2]])
-  assert.deepEqual([small.big.kind, small.big.dtype, small.big.shape, small.big.size], ["ndarray", "float64", [n], n * 8])
-  assert.ok(typeof small.big[BLOB_TAG] == "string")
-  assert.ok(small.small instanceof Uint8Array)  // small values stay inline
+  const id = cut(bytes, chunks)
+  assert.deepEqual(chunks.map((c) => [c.blob, c.offset, c.size, c.data.byteLength]), [
+    [id, 0, bytes.length, CHUNK_BYTES], [id, CHUNK_BYTES, bytes.length, CHUNK_BYTES],
+    [id, 2 * CHUNK_BYTES, bytes.length, CHUNK_BYTES / 2]])
+  assert.ok(chunks.every((c) => (c.data as ArrayBuffer).byteLength == c.data.byteLength))  // no shared buffers
 
   const assembler = new Assembler()
-  for (const chunk of [...chunks].reverse()) {  // in any order
+  for (const chunk of [...chunks].reverse()) {
     assembler.add(chunk)
   }
-  const back = assembler.restore(small) as {big: Float64Array & {dtype: string}}
-  assert.equal(back.big.dtype, "float64")
-  assert.equal(back.big.length, n)
-  assert.deepEqual([back.big[0], back.big[n / 2], back.big[n - 1]], [0, n / 4, (n - 1) / 2])
-  assert.throws(() => assembler.restore(small), /without its blob/)  // each blob is taken once
-})
-
-test("json_string_bytes is the UTF-8 length of JSON.stringify, escapes and surrogates included", () => {
-  for (const text of ["", "plain", "quote\" back\\ tab\t nl\n", "\u0001\u001f", "é中", "😀", "lone \ud800 high", "\udc00 low"]) {
-    assert.equal(json_string_bytes(text), Buffer.byteLength(JSON.stringify(text)), JSON.stringify(text))
-  }
-})
-
-test("wire_bytes is an upper bound of the JSON text, plus the buffers", () => {
-  const value = {name: "é", list: [1, 2.5, null, true], nested: {deep: ["x"]}}
-  assert.ok(wire_bytes(value) >= Buffer.byteLength(JSON.stringify(value)))
-  assert.equal(wire_bytes(new ArrayBuffer(1000)), 1000 + 160)
+  assert.equal(assembler.held, 1)
+  assert.deepEqual(assembler.take(id), bytes)
+  assert.equal(assembler.held, 0)
+  assert.throws(() => assembler.take(id), /without its blob/)
 })

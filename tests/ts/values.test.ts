@@ -1,10 +1,12 @@
-/** values.ts: page <-> worker values, with BokehJS's real ndarray. */
+/** values.ts: page <-> worker and page <-> server values, with BokehJS's real ndarray. */
 import {test} from "node:test"
 import assert from "node:assert/strict"
 import {ndarray} from "@bokehjs/core/util/ndarray"
 
-import {Tail, from_worker, handover, keep_tail, to_worker} from "../../bokehjs_ext/values"
-import {BINARY_TAG, INT_TAG, MAX_TEXT_CHARS} from "../../bokehjs_ext/shared"
+import {Tail, from_server, from_worker, json_string_bytes, keep_tail, to_server, to_worker} from "../../bokehjs_ext/values"
+import {Assembler} from "../../bokehjs_ext/chunks"
+import type {Chunk} from "../../bokehjs_ext/chunks"
+import {BINARY_TAG, BLOB_TAG, CHUNK_BYTES, INT_TAG, MAX_TEXT_CHARS} from "../../bokehjs_ext/shared"
 
 test("an ndarray goes to the worker tagged, as a copy it may take, and comes back an ndarray", () => {
   const array = ndarray(new Float64Array([1.5, 2, 3]).buffer, {dtype: "float64", shape: [3]})
@@ -18,12 +20,44 @@ test("an ndarray goes to the worker tagged, as a copy it may take, and comes bac
   assert.deepEqual([Array.from(back.a), back.a.dtype, back.a.shape], [[1.5, 2, 3], "float64", [3]])
 })
 
-test("buffers the page made itself are handed over without a copy, others are not", () => {
-  const mine = new ArrayBuffer(8)
-  handover.add(mine)
+test("a large array goes to the server as chunks and a placeholder, and comes back an ndarray", () => {
+  const n = (CHUNK_BYTES * 2.5) / 8
+  const values = Float64Array.from({length: n}, (_, i) => i * 0.5)
+  const array = ndarray(values.buffer, {dtype: "float64", shape: [n]})
+  const chunks: Chunk[] = []
+  const sent = to_server({big: array, small: new Uint8Array([1, 2])}, chunks)
+  const value = sent.value as {[key: string]: {[key: string]: unknown}}
+  assert.equal(chunks.length, 3)
+  assert.deepEqual([value.big.kind, value.big.dtype, value.big.shape, value.big.size], ["ndarray", "float64", [n], n * 8])
+  assert.equal(value.big[BLOB_TAG], chunks[0].blob)
+  assert.ok(value.small instanceof Uint8Array)  // small values stay inline
+  assert.ok(sent.bytes < 1000)  // the placeholder and the small array: the chunks travel beside it
+
+  const blobs = new Assembler()
+  chunks.forEach((chunk) => blobs.add(chunk))
+  const back = from_server(value, blobs) as {big: Float64Array & {dtype: string}}
+  assert.equal(back.big.dtype, "float64")
+  assert.deepEqual([back.big.length, back.big[0], back.big[n / 2], back.big[n - 1]], [n, 0, n / 4, (n - 1) / 2])
+  assert.equal(blobs.held, 0)
+  assert.equal(from_server(value, blobs), value)  // no blob held: nothing to put back, no walk
+
+  // Joined from chunks, the page's own buffer: handed to the worker without a copy.
   const transfer: Transferable[] = []
-  assert.equal((to_worker(mine, transfer, true) as {data: ArrayBuffer}).data, mine)
-  assert.deepEqual(transfer, [mine])
+  const tagged = to_worker(back, transfer, true) as {big: {data: ArrayBuffer}}
+  assert.equal(tagged.big.data, back.big.buffer)
+  assert.ok(transfer[0] === back.big.buffer && transfer.length == 2)  // and the copy of the small one
+})
+
+test("the size measure: JSON text as UTF-8 (exact for strings), plus the buffers", () => {
+  for (const text of ["", "plain", "quote\" back\\ tab\t nl\n", "\u0001\u001f", "é中", "😀", "lone \ud800 high", "\udc00 low"]) {
+    assert.equal(json_string_bytes(text), Buffer.byteLength(JSON.stringify(text)), JSON.stringify(text))
+  }
+  const value = {name: "é", list: [1, 2.5, null, true], nested: {deep: ["x"]}}
+  assert.ok(to_server(value, []).bytes >= Buffer.byteLength(JSON.stringify(value)))
+  assert.equal(to_server(new ArrayBuffer(1000), []).bytes, 1000 + 160)
+})
+
+test("buffers of Bokeh's own are not handed over to the worker", () => {
   const theirs = new ArrayBuffer(8)
   const kept: Transferable[] = []
   to_worker(theirs, kept, true)
