@@ -4,6 +4,7 @@
  * relies on, it assumes what keeps the package working as before.
  */
 import type {Document} from "@bokehjs/document"
+import type {ModelEvent} from "@bokehjs/core/bokeh_events"
 
 /**
  * Whether the document's changes and events reach a server. BokehJS (3.9) says so nowhere
@@ -17,4 +18,43 @@ export function has_server(doc: Document | null): boolean {
     return true
   }
   return [...callbacks.values()].some((allow_batches) => allow_batches === true)
+}
+
+type EventListener = (event: ModelEvent) => void
+const event_listeners = new WeakMap<object, Set<EventListener>>()
+
+/**
+ * Call `listener` with every model event of `doc` (a button's click, a plot's tap...), until
+ * the returned function is called. BokehJS's public `model.on_event` adds to a model's
+ * `js_event_callbacks` for good and reaches only models subscribed to events; every event
+ * passes through the document's event manager's `trigger`, so listen there instead.
+ */
+export function on_model_events(doc: Document, listener: EventListener): () => void {
+  const manager = doc.event_manager as unknown as {trigger?: (event: ModelEvent) => void}
+  let listeners = event_listeners.get(manager)
+  if (listeners == null) {
+    const trigger = manager.trigger
+    if (typeof trigger != "function") {
+      console.warn("bokeh_live: this BokehJS has no event manager to listen to: browser callbacks hear no events")
+      return () => {}
+    }
+    const all = listeners = new Set()
+    event_listeners.set(manager, listeners)
+    manager.trigger = function(this: unknown, event: ModelEvent): void {
+      trigger.call(this, event)
+      for (const each of [...all]) {
+        each(event)
+      }
+    }
+  }
+  listeners.add(listener)
+  return () => void listeners.delete(listener)
+}
+
+/** An event's values as Bokeh's event class holds them (`x`, `y`, `item`, `geometry`...):
+ * BokehJS keeps them behind a protected getter. */
+export function event_values(event: ModelEvent): {[field: string]: unknown} {
+  const values = (event as unknown as {event_values?: {[field: string]: unknown}}).event_values ?? {}
+  const {model: _, ...fields} = values
+  return fields
 }

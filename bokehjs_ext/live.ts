@@ -18,7 +18,7 @@ import type {ClientMessage, ServerMessage} from "./protocol"
 import {PYODIDE_CDN, Runtime, default_index_url} from "./runtime"
 import type {ModelMessage, RuntimeEvent, RuntimeListener} from "./runtime"
 import type {FromWorker} from "./worker"
-import {from_worker} from "./values"
+import {from_worker, keep_tail} from "./values"
 import type {Chunk} from "./chunks"
 import {Channel} from "./channel"
 import {Pending} from "./pending"
@@ -30,6 +30,8 @@ import {BROWSER_METRICS, COMPLETE_TIMEOUT_MS, MAX_MESSAGE_BYTES, MODES, PHASES, 
 import {CSS, LiveUI, default_width} from "./ui"
 import type {Mode, Status, Theme} from "./ui"
 import {check_update} from "./allow"
+import {Watcher} from "./watch"
+import {module_sources} from "./modules"
 import {EditorAssets} from "./editor"
 import type {Completions} from "./editor"
 
@@ -43,10 +45,21 @@ export class BokehLiveView extends LayoutDOMView implements RunsHost {
   channel!: Channel
   readonly ui = new LiveUI({
     run: (code) => this.run_from_ui(code),
-    stop: () => this.runs.stop_code(`${STOPPED}: stopped from the page`),
+    stop: () => {
+      this.runs.stop_code(`${STOPPED}: stopped from the page`)
+      this.watcher.stop(`${STOPPED}: stopped from the page`)
+    },
     complete: (before) => this.complete(before),
   })
   protected readonly runs = new Runs(this)
+  /** Browser callbacks: what `watch` lists, mirrored into the worker and sent as it changes. */
+  protected readonly watcher = new Watcher({
+    get_model: () => this.model,
+    post: (message) => this.runtime.post(message),
+    run: (message) => this.runtime.start_run(message),
+    stop: (id, reason) => this.runtime.stop([id], reason),
+    when_code_settled: () => this.runs.when_code_settled(),
+  })
   /** The editor's completion requests, waiting for the worker. */
   protected readonly completions = new Pending<Completions>("complete")
   packages_loaded: Promise<string | null> = Promise.resolve(null)
@@ -120,7 +133,12 @@ export class BokehLiveView extends LayoutDOMView implements RunsHost {
     this.on_change(theme, () => this.ui.set_theme(this.model.theme))
     this.on_change(examples, () => this.ui.set_examples(this.model.examples))
     this.on_change([value, max_message_size, auto_packages], () => this.send_config())
-    this.on_change([packages, requirements, index_urls], () => {
+    this.on_change(this.model.properties.watch, () => {
+      if (this.runtime.state == "ready") {
+        this.watcher.start()
+      }
+    })
+    this.on_change([packages, requirements, index_urls, this.model.properties.module_files], () => {
       if (this.runtime.state == "ready") {
         this.load_packages()
         if (this.model.auto_run) {
@@ -137,6 +155,7 @@ export class BokehLiveView extends LayoutDOMView implements RunsHost {
     window.removeEventListener("pageshow", this.page_shown)
     this.runtime.detach(this.model.id, this.listener)
     this.completions.end_all("the view was removed")
+    this.watcher.remove()
     this.ui.remove()
     super.remove()
   }
@@ -188,6 +207,7 @@ export class BokehLiveView extends LayoutDOMView implements RunsHost {
       case "restarting":
         // Runs in the old worker have already ended; calls from now on wait for the re-run.
         this.runs.renew_code_settled()
+        this.watcher.restarting()
         this.set_status("loading")
         break
       case "crashed":
@@ -199,19 +219,24 @@ export class BokehLiveView extends LayoutDOMView implements RunsHost {
     }
   }
 
-  /** A (fresh) runtime is ready: give it this model's state, packages and code. */
+  /** A (fresh) runtime is ready: give it this model's state (what it may watch included),
+   * packages and modules, and code. */
   protected runtime_ready(): void {
     this.send_config()
+    this.watcher.start()
     this.load_packages()
     this.runs.runtime_ready()
   }
 
+  /** Packages, requirements and shipped modules, before the model's code runs. */
   protected load_packages(): void {
-    const {packages, requirements, index_urls} = this.model
-    const names = [...packages, ...requirements]
+    const {packages, requirements, index_urls, modules} = this.model
+    const names = [...packages, ...requirements, ...modules]
     this.package_phase = names.length != 0 ? `loading packages: ${names.join(", ")}` : null
     const began = performance.now()
-    const loaded = this.packages_loaded = this.runtime.load(packages, requirements, index_urls)
+    const loaded = this.packages_loaded = Promise.all([
+      this.runtime.load(packages, requirements, index_urls), this.load_modules(),
+    ]).then((failures) => failures.find((failure) => failure != null) ?? null)
     void loaded.then(() => {
       if (this.packages_loaded == loaded) {
         this.package_phase = null
@@ -240,6 +265,20 @@ export class BokehLiveView extends LayoutDOMView implements RunsHost {
       }
     }
     this.model.browser_metrics = metrics
+  }
+
+  /** Hand the worker the files of the model's `modules`; why they cannot be had, or null. */
+  protected async load_modules(): Promise<string | null> {
+    const files = this.model.module_files
+    if (files.length == 0) {
+      return null
+    }
+    const sources = await module_sources(files)
+    if (typeof sources == "string") {
+      return sources
+    }
+    this.runtime.post({kind: "modules", model: this.model.id, files: sources})
+    return null
   }
 
   protected send_config(): void {
@@ -347,7 +386,15 @@ export class BokehLiveView extends LayoutDOMView implements RunsHost {
         break
       case "done":
       case "failed":
-        this.runs.ended(message)
+        if (this.watcher.owns(message.id)) {
+          this.watcher.ended(message.id)
+        } else {
+          this.runs.ended(message)
+        }
+        break
+      case "callback_error":
+        // The traceback is on stderr already (shown); the server hears it as the model's error.
+        this.model.error = keep_tail(message.error)
         break
     }
   }
@@ -444,6 +491,9 @@ export namespace BokehLive {
     persist: p.Property<boolean>
     worker: p.Property<string>
     snapshot: p.Property<boolean>
+    watch: p.Property<Dict<string[]>>
+    modules: p.Property<string[]>
+    module_files: p.Property<[string, string, string | null][]>
   }
 }
 
@@ -500,8 +550,8 @@ export class BokehLive extends LayoutDOM {
 
     this.define<BokehLive.Props>(({Any, Bool, Dict, Enum, Float, Int, List, Nullable, Ref, Str, Tuple}) => ({
       code:             [ Str, "" ],
-      mode:             [ Enum(...MODES), "editor" ],
-      status:           [ Enum(...STATUSES), "idle" ],
+      mode:             [ Enum(...MODES), MODES[0] ],
+      status:           [ Enum(...STATUSES), STATUSES[0] ],
       error:            [ Str, "" ],
       stdout:           [ Str, "" ],
       stderr:           [ Str, "" ],
@@ -512,7 +562,7 @@ export class BokehLive extends LayoutDOM {
       output:           [ Any, null ],
       max_message_size: [ Int, MAX_MESSAGE_BYTES ],
       examples:         [ Dict(Str), {} ],
-      theme:            [ Enum(...THEMES), "auto" ],
+      theme:            [ Enum(...THEMES), THEMES[0] ],
       allow_update:     [ Dict(List(Str)), {} ],
       run_timeout:      [ Nullable(Float), 300 ],
       sandbox:          [ Bool, false ],
@@ -527,6 +577,9 @@ export class BokehLive extends LayoutDOM {
       persist:          [ Bool, false ],
       worker:           [ Str, "" ],
       snapshot:         [ Bool, true ],
+      watch:            [ Dict(List(Str)), {} ],
+      modules:          [ List(Str), [] ],
+      module_files:     [ List(Tuple(Str, Str, Nullable(Str))), [] ],
     }))
   }
 }

@@ -69,7 +69,7 @@ export function default_index_url(): string {
  * `.../autoload.js?...&bokeh-absolute-url=...`, loaded as a script (`server_document`) or
  * fetched by one (what a notebook's `show(app)` displays, which then replaces itself).
  */
-function autoload_server(): string | null {
+export function autoload_server(): string | null {
   const urls = [
     ...[...document.querySelectorAll<HTMLScriptElement>("script[src]")].map((script) => script.src),
     ...performance.getEntriesByType("resource").map((entry) => entry.name),
@@ -127,6 +127,8 @@ const VALUES: {[K in ToWorker["kind"]]?: [field: string, take: boolean]} = {
   server_data: ["data", false],  // the page's listeners got it too (bokeh-live:server-data)
   run: ["kwargs", true],
   reply: ["result", true],
+  watched: ["properties", false],  // the page's own models keep their values
+  changes: ["items", false],
 }
 
 /**
@@ -184,7 +186,8 @@ class WorkerChannel {
 }
 
 type Run = {model: string, stopping: boolean}
-type RunMessage = Extract<ToWorker, {kind: "run"}>
+/** What runs in the worker until its done or failed: code, or a batch for browser callbacks. */
+export type RunMessage = Extract<ToWorker, {kind: "run" | "changes"}>
 /** Runs being stopped, in one worker: resolved when the last of them has ended. */
 type Stop = {ids: Set<string>}
 
@@ -372,6 +375,13 @@ export class Runtime {
 
   /** Run code for `model` (its `code` when `fresh`); its done/failed reaches the model's listener. */
   run(model: string, id: string, code: string, kwargs: unknown, fresh: boolean): void {
+    this.start_run({kind: "run", model, id, code, kwargs, fresh})
+  }
+
+  /** Start a run (code, or a batch of changes for callbacks): it is stopped, restarted and
+   * ended with everything else in the worker, and its done/failed reaches its model's listener. */
+  start_run(message: RunMessage): void {
+    const {model, id} = message
     this.restart_if_crashed()
     if (this.state == "failed") {
       const error = `RuntimeError: Pyodide failed to start from ${this.index_url}: ${this.failure}\n`
@@ -379,7 +389,6 @@ export class Runtime {
       return
     }
     this.runs.open({model, stopping: false}, {id})
-    const message: RunMessage = {kind: "run", model, id, code, kwargs, fresh}
     if (this.stops.length != 0) {
       this.held.push({model, message})
     } else {

@@ -27,8 +27,23 @@ export type ToWorker =
   | {kind: "cancel", ids: string[]}
   | {kind: "reply", model: string, id: string, result: unknown, error: string | null, error_type: string | null}
   | {kind: "complete", model: string, id: string, before: string}
+  | {kind: "watched", model: string, watch: WatchList, properties: WatchedValues, events: WatchList, missing: Reasons}
+  | {kind: "changes", model: string, id: string, items: Change[]}
+  | {kind: "modules", model: string, files: ModuleSource[]}
 
-/** Worker -> page. All but the first seven come from Python (bokeh_live/_browser.py), in batches. */
+/** Model names to properties or events (a BokehLive's `watch`). */
+export type WatchList = {[name: string]: string[]}
+/** Model names to the values of their watched properties. */
+export type WatchedValues = {[name: string]: {[attr: string]: unknown}}
+/** Why an entry of `watch` ("name" or "name.attr") cannot be watched. */
+export type Reasons = {[key: string]: string}
+/** A watched property's new value (`event` null), or a watched event's values. */
+export type Change = {target: string, attr: string | null, value: unknown, event: string | null,
+  values: {[field: string]: unknown} | null}
+/** A shipped file (bokeh_live/modules.py): its path below the import root, SHA-256 and text. */
+export type ModuleSource = {path: string, sha256: string, source: string}
+
+/** Worker -> page. All but the first seven come from Python (bokeh_live/browser/), in batches. */
 export type FromWorker =
   | {kind: "batch", messages: FromWorker[]}
   | {kind: "phase", phase: string}
@@ -46,6 +61,7 @@ export type FromWorker =
   | {kind: "completions", model: string, id: string, prefix: string, options: Completion[]}
   | {kind: "done", model: string, id: string, result: unknown}
   | {kind: "failed", model: string, id: string, error: string, error_type: string}
+  | {kind: "callback_error", model: string, id: string, error: string}
 
 /** How Python started: from a cached memory snapshot ("loaded"); or afresh, with none cached
  * yet ("fresh": the page then has one made), with snapshots off ("off"), or unable to use
@@ -178,6 +194,9 @@ export function worker_main(): void {
       case "cancel":
       case "reply":
       case "complete":
+      case "watched":
+      case "changes":
+      case "modules":
         to_python(message.kind, message)
         break
       case "init":

@@ -33,22 +33,6 @@ def test_properties_have_help_and_match_typescript():
         assert BokehLive.lookup(name).property.__doc__, f"{name} has no help text"
 
 
-def test_defaults_match_typescript():
-    ts = (ROOT / "bokehjs_ext" / "live.ts").read_text()
-    live = BokehLive()
-    for name, spec in re.findall(r"^\s{6}(\w+):\s+\[ (.+) \],$", ts, re.M):
-        default = spec.rsplit(", ", 1)[1]
-        # editor_assets is set as the model is made, for the editor modes (test_editor_bundle.py)
-        value = getattr(live, name) if name != "editor_assets" else BokehLive(mode="app").editor_assets
-        expected = {"true": True, "false": False, "null": None, "[]": [], "{}": {}}.get(default)
-        if expected is None and default != "null":
-            if default.isidentifier():  # a constant of bokeh_live/shared.py, generated into shared.ts
-                expected = getattr(shared, default)
-            else:
-                expected = json.loads(default) if not default[0].isdigit() else eval(default)
-        assert value == expected, name
-
-
 def test_defaults():
     live = BokehLive()
     defaults = (live.mode, live.status, live.auto_run, live.packages, live.pyodide_url)

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import ast
+import collections
 import inspect
+import itertools
 import linecache
 import os
 import sys
@@ -66,8 +68,6 @@ async def run(model: str, code: str, kwargs: dict[str, Any] | None = None, *, fr
     state = _state.model_state(model)
     namespace = state.fresh_namespace() if fresh else state.namespace
     scope = {**namespace, **kwargs} if kwargs else namespace
-    linecache.cache[CODE_FILENAME] = (len(code), None, code.splitlines(True), CODE_FILENAME)
-
     body, last = _compile(code)
     await _evaluate(body, scope)
     result = await _evaluate(last, scope) if last is not None else None
@@ -83,6 +83,18 @@ async def run(model: str, code: str, kwargs: dict[str, Any] | None = None, *, fr
 _compiled: dict[str, tuple[CodeType, CodeType | None]] = {}
 COMPILED_ENTRIES, COMPILED_MAX_CHARS = 256, 10_000
 
+#: Each code text is compiled under a name of its own (``<code-7>``), whose lines linecache
+#: keeps, so that a traceback shows the right line of the right code even when the function
+#: that raised was defined by a run long over (a callback) and other runs came since; tracebacks
+#: call them all ``<code>``. Names of texts too long to keep compiled: the newest few.
+_names = itertools.count(1)
+_long_names: collections.deque[str] = collections.deque()
+LONG_NAMES_KEPT = 16
+
+
+def _is_code(filename: str) -> bool:
+    return filename == CODE_FILENAME or (filename.startswith(CODE_FILENAME[:-1] + "-") and filename.endswith(">"))
+
 
 def _compile(code: str) -> tuple[CodeType, CodeType | None]:
     """``code`` compiled, in two parts: all but a last expression statement, and that
@@ -92,14 +104,20 @@ def _compile(code: str) -> tuple[CodeType, CodeType | None]:
         tree = ast.parse(code, CODE_FILENAME)
         last = tree.body.pop() if tree.body and isinstance(tree.body[-1], ast.Expr) else None
         assert last is None or isinstance(last, ast.Expr)
+        name = f"{CODE_FILENAME[:-1]}-{next(_names)}>"
+        linecache.cache[name] = (len(code), None, code.splitlines(True), name)
         flags = ast.PyCF_ALLOW_TOP_LEVEL_AWAIT
-        body = compile(tree, CODE_FILENAME, "exec", flags=flags)
-        expression = compile(ast.Expression(last.value), CODE_FILENAME, "eval", flags=flags) if last else None
+        body = compile(tree, name, "exec", flags=flags)
+        expression = compile(ast.Expression(last.value), name, "eval", flags=flags) if last else None
         compiled = (body, expression)
+        if len(code) > COMPILED_MAX_CHARS:
+            _long_names.append(name)
+            if len(_long_names) > LONG_NAMES_KEPT:
+                linecache.cache.pop(_long_names.popleft(), None)
     if len(code) <= COMPILED_MAX_CHARS:
         _compiled[code] = compiled
         if len(_compiled) > COMPILED_ENTRIES:
-            del _compiled[next(iter(_compiled))]
+            linecache.cache.pop(_compiled.pop(next(iter(_compiled)))[0].co_filename, None)
     return compiled
 
 
@@ -127,7 +145,7 @@ def format_exception(error: BaseException) -> str:
     for each in _chain(found):
         stack = list(each.stack)
         # What called the user's code first (the worker, the event loop) is not theirs.
-        first = next((i for i, f in enumerate(stack) if f.filename == CODE_FILENAME or
+        first = next((i for i, f in enumerate(stack) if _is_code(f.filename) or
                       f.filename.startswith(MODULES_ROOT + "/")), len(stack))
         each.stack = traceback.StackSummary.from_list([_named(f) for f in stack[first:] if _users(f)])
     return "".join(found.format())
@@ -149,15 +167,20 @@ def _users(frame: traceback.FrameSummary) -> bool:
     filename = frame.filename
     if filename.startswith(_OWN) or filename.startswith("<frozen ") or "/lib/python3" in filename:
         return False  # ours, the import system's, the standard library's
-    return not (filename == CODE_FILENAME and frame.line is not None and CALL_MARK in frame.line)
+    return not (_is_code(filename) and frame.line is not None and CALL_MARK in frame.line)
 
 
 def _named(frame: traceback.FrameSummary) -> traceback.FrameSummary:
+    """The frame as the user knows its file: ``<code>``, or a shipped file's path."""
     root = MODULES_ROOT + "/"
-    if not frame.filename.startswith(root):
+    if _is_code(frame.filename):
+        name = CODE_FILENAME
+    elif frame.filename.startswith(root):
+        name = frame.filename[len(root):]
+    else:
         return frame
-    line = frame.line  # read now, from the real file
-    return traceback.FrameSummary(frame.filename[len(root):], frame.lineno, frame.name, line=line)
+    line = frame.line  # read now, under the name linecache knows
+    return traceback.FrameSummary(name, frame.lineno, frame.name, line=line)
 
 
 async def run_and_reply(state: ModelState, message: dict[str, Any]) -> None:

@@ -152,17 +152,17 @@ async def dispatch(state: ModelState, message: dict[str, Any]) -> None:
     _state.current_model.set(state.id)
     _state.current_run.set(run_id)
     state.updates = {}
-    decode = Decoder().decode
     try:
-        for item in message.get("items") or []:
+        # (Decoded whole: JavaScript's nulls arrive as Pyodide's JsNull, not None.)
+        for item in Decoder().decode(message.get("items") or []):
             target = item["target"]
             if item.get("event") is not None:
-                event = Event(item["event"], target, decode(item.get("values") or {}))
+                event = Event(item["event"], target, item.get("values") or {})
                 for callback in list(state.event_watchers.get((target, event.event_name), ())):
                     await _call(state, run_id, callback, event)
             else:
                 attr = item["attr"]
-                new = decode(item.get("value"))
+                new = item.get("value")
                 old = state.mirror.get((target, attr))
                 state.mirror[(target, attr)] = new
                 for callback in list(state.watchers.get((target, attr), ())):
