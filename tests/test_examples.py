@@ -162,3 +162,69 @@ def test_standalone_plot_offline_folder(page, tmp_path):
         check_lorenz(page)
     finally:
         server.stop()
+
+
+# --- browser callbacks: the sliders page (no server) and the dashboard (server) ---------------------------------
+
+def check_sliders(page):
+    """The classic sliders demo: moving a slider redraws the curve in the browser."""
+    result = wait_live(page)
+    assert result["status"] == "ready", result
+    wait_for(lambda: len((model_prop(page, "curve", "data") or {}).get("y", [])) == 200, 30, what="the first curve")
+    set_prop(page, "amplitude", "value", 2.0)
+    set_prop(page, "offset", "value", 0.5)
+    wait_for(lambda: max(model_prop(page, "curve", "data")["y"]) == pytest.approx(2.5, abs=0.01), 30,
+             what="the curve to follow the sliders")
+    set_prop(page, "title", "value", "moved in the browser")
+    wait_for(lambda: page.execute_script(
+        "return Bokeh.documents[0].get_model_by_name('plot_title').text") == "moved in the browser", 30,
+        what="the title to follow its input")
+
+
+def run_sliders(*args, env=None):
+    return subprocess.run([sys.executable, str(EXAMPLES / "sliders.py"), *args], capture_output=True,
+                          text=True, check=True, timeout=120, env={**os.environ, **(env or {})})
+
+
+def test_sliders_page_over_http(page, tmp_path, pyodide_cdn):  # noqa: F811 - the fixture
+    run_sliders(str(tmp_path / "sliders.html"), env={"BOKEH_LIVE_PYODIDE_URL": pyodide_cdn})
+    server = StaticServer(tmp_path)
+    try:
+        page.get(server.url("sliders.html"))
+        check_sliders(page)
+        screenshot(page, "sliders")
+    finally:
+        server.stop()
+
+
+def test_sliders_offline_folder(page, tmp_path):
+    run_sliders("--offline", str(tmp_path / "site"))
+    server = StaticServer(tmp_path / "site")
+    try:
+        page.get(server.url("index.html"))
+        check_sliders(page)
+    finally:
+        server.stop()
+
+
+def test_dashboard_computes_in_the_browser_and_keeps_what_is_chosen(page):
+    server = BokehServe(EXAMPLES / "dashboard.py")
+    try:
+        page.get(server.url("dashboard"))
+        result = wait_live(page)
+        assert result["status"] == "ready", f"{result}\n{server.output()}"
+        wait_for(lambda: "outliers" in (model_prop(page, "summary", "text") or ""), 30, what="the first summary")
+        set_prop(page, "threshold", "value", 2.0)
+        wait_for(lambda: "threshold 2.0 sigma" in model_prop(page, "summary", "text"), 30, what="a recomputation")
+        flagged = len(model_prop(page, "outliers", "data")["x"])
+        assert flagged > 25  # the 25 planted outliers, and more at 2 sigma
+        click(page, "keep")
+        kept = wait_for(lambda: page.execute_script("""
+            for (const m of Bokeh.documents[0].all_models)
+              if (m.type == 'DataTable') { const d = m.source.data; const w = d instanceof Map ? d.get('window') : d.window;
+                return w != null && w.length ? [Array.from(w), Array.from(d instanceof Map ? d.get('outliers') : d.outliers)] : null }
+            return null"""), 30, what="the kept row, streamed by the server")
+        assert kept == [[51], [flagged]]
+        screenshot(page, "dashboard")
+    finally:
+        server.stop()

@@ -19,6 +19,9 @@ from ..shared import MODULES_ROOT
 #: What is installed: path below MODULES_ROOT -> SHA-256 of its text.
 installed: dict[str, str] = {}
 
+#: Texts installed since runs last looked for the packages they import (auto_packages).
+unscanned: list[str] = []
+
 
 def module_name(path: str) -> str:
     """``pkg/sub.py`` -> ``pkg.sub``; ``pkg/__init__.py`` -> ``pkg``."""
@@ -42,6 +45,7 @@ def install(files: list[dict[str, Any]]) -> None:
         with open(target, "w", encoding="utf-8") as f:
             f.write(source)
         installed[path] = sha256
+        unscanned.append(source)
         changed.add(parts[0].removesuffix(".py"))
     if changed:
         importlib.invalidate_caches()

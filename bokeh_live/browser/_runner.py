@@ -15,7 +15,7 @@ from typing import Any
 
 from ..shared import CODE_FILENAME, MODULES_ROOT, keep_tail
 from ..wire import Decoder
-from . import _state
+from . import _modules, _state
 from ._display import show
 from ._state import ModelState, emit, encode_for_server
 
@@ -193,6 +193,8 @@ async def run_and_reply(state: ModelState, message: dict[str, Any]) -> None:
     try:
         kwargs = Decoder().decode(message.get("kwargs") or {})
         if state.auto_packages:
+            while _modules.unscanned:  # what shipped modules import loads first too
+                await load_imports(_modules.unscanned.pop())
             await load_imports(message["code"])
         result = await run(model, message["code"], kwargs, fresh=fresh)
         # The model's own code shows its last expression; only a call sends it as data.

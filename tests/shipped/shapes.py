@@ -26,7 +26,7 @@ def fails(x: int) -> int:
 def setup() -> None:
     """What a model's code calls: redraw the curve as the slider moves."""
     def redraw(attr: str, old: float, new: float) -> None:
-        bokeh_live.update("curve", data={"y": wave(200, new)})
+        bokeh_live.update("curve", data={"x": list(range(200)), "y": wave(200, new)})
         bokeh_live.send({"freq": new})
 
     bokeh_live.on_change("freq", "value", redraw)
