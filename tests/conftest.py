@@ -2,11 +2,17 @@ from __future__ import annotations
 
 import os
 import shutil
+import sys
+from pathlib import Path
 
 import pytest
 
 from bokeh_live import channel
 from harness import AppServer, chromium
+
+#: Modules the tests ship to the browser, importable here as an app's own modules are.
+SHIPPED = Path(__file__).parent / "shipped"
+sys.path.insert(0, str(SHIPPED))
 
 
 def pytest_collection_modifyitems(config, items):

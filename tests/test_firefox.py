@@ -84,3 +84,18 @@ def test_a_standalone_page_in_firefox(firefox, tmp_path, pyodide_cdn):  # noqa: 
         assert_plot_updated(page)
     finally:
         site.stop()
+
+
+def test_browser_callbacks_and_a_call_by_reference_in_firefox(app_server, firefox):
+    import shapes
+    from test_watch import CALLBACKS, JS_EVENT, JS_SET, WATCH, seen, widgets
+
+    live = open_live(app_server, FirefoxPage(firefox), extra=widgets, code=CALLBACKS, watch=WATCH,
+                     allow_update={"label": ["text"]}, modules=[shapes])
+    page = FirefoxPage(firefox)
+    page.execute_script(JS_SET, "freq", "value", 2.5)
+    page.execute_script(JS_EVENT, "go", "button_click", {})
+    assert seen(app_server, live, 2) == [["freq", "value", 1, 2.5], ["go", "button_click", {}]]
+    label = live.document.select_one({"name": "label"})
+    wait_for(lambda: label.text == "freq is 2.5", 30, what="the label on the server")
+    assert app_server.call(live.run(shapes.wave, 4)) == pytest.approx([0.0, 1.0, 0.0, -1.0])

@@ -11,6 +11,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+import shapes
+import shapes_pkg
 from bokeh.client import pull_session
 from bokeh.embed import file_html
 from bokeh.embed.notebook import notebook_content
@@ -18,6 +20,7 @@ from bokeh.layouts import column
 from bokeh.models import ColumnDataSource, Slider
 from bokeh.plotting import figure
 from bokeh.resources import INLINE
+from shapes_pkg.area import Circle
 from test_messaging import open_live, run
 from test_standalone import StaticServer, model_prop, pyodide_cdn, wait_live  # noqa: F401 - fixture
 
@@ -27,13 +30,6 @@ from bokeh_live.standalone import resources_html
 from harness import PYODIDE_TIMEOUT, wait_for
 
 pytestmark = pytest.mark.browser
-
-SHIPPED = Path(__file__).parent / "shipped"
-sys.path.insert(0, str(SHIPPED))
-
-import shapes  # noqa: E402
-import shapes_pkg  # noqa: E402
-from shapes_pkg.area import Circle  # noqa: E402
 
 EXTRA = '''
 def stats(values, *, scale=1.0):
@@ -186,3 +182,36 @@ def _plot(source):
     plot = figure(width=300, height=200)
     plot.line("x", "y", source=source)
     return plot
+
+
+def test_bokeh_serve_dev_reloads_when_a_shipped_module_changes(page, tmp_path):
+    from harness import BokehServe
+
+    (tmp_path / "lib").mkdir()
+    (tmp_path / "app").mkdir()
+    module = tmp_path / "lib" / "edited.py"
+    module.write_text("VERSION = 1\n")
+    app = tmp_path / "app" / "app.py"
+    app.write_text(f"""
+from bokeh.io import curdoc
+from bokeh_live import BokehLive
+curdoc().add_root(BokehLive(name="live", mode="app", modules=[{str(module)!r}],
+                            code="import edited\\nprint('version', edited.VERSION)"))
+""")
+    server = BokehServe(app, args=("--dev", str(app)))
+    try:
+        page.get(server.url("app"))
+        assert wait_live(page)["stdout"] == "version 1\n"
+        module.write_text("VERSION = 2\n")  # outside the app's folder: watched because it is shipped
+        wait_for(lambda: "version 2" in (_reload_and_read(page, server) or ""), 60, interval=1,
+                 what="the server to reload the edited module")
+    finally:
+        server.stop()
+
+
+def _reload_and_read(page, server):
+    try:
+        page.get(server.url("app"))
+        return wait_live(page, timeout=20)["stdout"]
+    except Exception:  # the server is restarting
+        return None

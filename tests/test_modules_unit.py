@@ -7,21 +7,17 @@ import asyncio
 import subprocess
 import sys
 import textwrap
-from pathlib import Path
 
 import pytest
+import shapes
+import shapes_pkg
+from conftest import SHIPPED
+from shapes_pkg.area import Circle
 
 from bokeh_live import BokehLive
 from bokeh_live.browser import _modules, _runner
 from bokeh_live.modules import collect, module_names
 from bokeh_live.testing import Page
-
-SHIPPED = Path(__file__).parent / "shipped"
-sys.path.insert(0, str(SHIPPED))
-
-import shapes  # noqa: E402
-import shapes_pkg  # noqa: E402
-from shapes_pkg.area import Circle  # noqa: E402
 
 
 def test_modules_and_packages_ship_their_python_files_by_content():

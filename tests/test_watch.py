@@ -183,3 +183,33 @@ def test_what_the_app_does_not_list_is_refused_with_a_clear_message(app_server, 
         with pytest.raises(Exception, match="ValueError") as info:
             run(app_server, live, "import bokeh_live\n" + snippet)
         assert message in str(info.value)
+
+
+def test_callbacks_work_in_a_sandbox_too(cors_server, page):
+    live = open_live(cors_server, page, extra=widgets, code=CALLBACKS, watch=WATCH, sandbox=True,
+                     allow_update={"label": ["text"]})
+    page.execute_script(JS_SET, "freq", "value", 4)
+    page.execute_script(JS_EVENT, "go", "button_click", {})
+    assert seen(cors_server, live, 2) == [["freq", "value", 1, 4], ["go", "button_click", {}]]
+    label = live.document.select_one({"name": "label"})
+    wait_for(lambda: label.text == "freq is 4", 30, what="the label on the server")
+
+
+def test_a_hostile_client_cannot_widen_what_browser_code_hears(app_server, page):
+    """Another client of the same app forges a wider watch list and callbacks' events: the server
+    keeps the app's list, so the pages it serves hear only what the app listed."""
+    from bokeh.client import pull_session
+
+    live = open_live(app_server, page, extra=widgets, code="import bokeh_live", watch={"freq": ["value"]})
+    case = next(case for case, docs in app_server.docs.items() if live.document in docs)
+    session = pull_session(url=f"http://127.0.0.1:{app_server.port}/app", arguments={"case": case})
+    try:
+        forged = session.document.select_one({"name": "live"})
+        forged.watch = {"freq": ["value"], "query": ["value"], "go": ["button_click"]}
+        session.force_roundtrip()
+        served = app_server.docs[case][-1].select_one({"name": "live"})
+        assert served is not live and served.watch == {"freq": ["value"]}
+    finally:
+        session.close()
+    with pytest.raises(Exception, match=r"does not let browser code watch 'query'\.value"):
+        run(app_server, live, "import bokeh_live\nbokeh_live.get('query', 'value')")
