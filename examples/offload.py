@@ -2,44 +2,22 @@
 
     bokeh serve --show examples/offload.py
 
-The server asks the browser to compute a Mandelbrot image with ``run_python`` and only
-draws the result: a thousand visitors cost the server no CPU for it. The image comes
-back as a binary buffer (a 2-D memoryview arrives as a numpy array), not as JSON.
+The server ships mandelbrot.py (beside this file) to the browser, calls its function there
+by reference and only draws the result: a thousand visitors cost the server no CPU for it.
+The image comes back as a binary buffer (a 2-D memoryview arrives as a numpy array), not as
+JSON.
 """
 from __future__ import annotations
 
 import time
 
+import mandelbrot  # beside this file: bokeh serve puts the app's folder on sys.path
 from bokeh.io import curdoc
 from bokeh.layouts import column, row
 from bokeh.models import Button, ColumnDataSource, Div, Select, Slider
 from bokeh.plotting import figure
 
 from bokeh_live import BokehLive
-
-# Runs in the browser. Standard library only; with numpy loaded (packages=["numpy"] and a
-# full Pyodide distribution) this loop would be a few vectorised lines.
-CODE = """\
-from array import array
-
-def mandelbrot(x0, x1, y0, y1, width, height, max_iter):
-    counts = array("d", bytes(8 * width * height))
-    dx, dy = (x1 - x0) / width, (y1 - y0) / height
-    for j in range(height):
-        ci = y0 + j * dy
-        for i in range(width):
-            cr = x0 + i * dx
-            zr = zi = 0.0
-            n = 0
-            while n < max_iter and zr * zr + zi * zi <= 4.0:
-                zr, zi = zr * zr - zi * zi + cr, 2.0 * zr * zi + ci
-                n += 1
-            counts[j * width + i] = n
-    # A 2-D memoryview reaches the server as a numpy array of that shape.
-    return memoryview(counts).cast("B").cast("d", [height, width])
-
-print("mandelbrot() is ready in the browser")
-"""
 
 VIEWS = {
     "Whole set": (-2.2, 0.8, -1.2, 1.2),
@@ -48,7 +26,8 @@ VIEWS = {
 }
 WIDTH, HEIGHT = 300, 240
 
-live = BokehLive(code=CODE, mode="compact", name="live", sizing_mode="stretch_width")
+live = BokehLive(modules=[mandelbrot], code="print('mandelbrot() is ready in the browser')", mode="compact",
+                 name="live", sizing_mode="stretch_width")
 view = Select(title="View", value="Whole set", options=list(VIEWS))
 depth = Slider(title="Iterations", start=20, end=400, step=20, value=80)
 button = Button(label="Compute in the browser", button_type="primary", disabled=True)
@@ -84,9 +63,9 @@ def compute():
         info.text = f"The browser failed: {error}"
         button.disabled = False
 
-    live.run_python_then("mandelbrot(x0, x1, y0, y1, width, height, max_iter)", show, on_error=failed,
-                         timeout=120, x0=x0, x1=x1, y0=y0, y1=y1, width=WIDTH, height=HEIGHT,
-                         max_iter=depth.value)
+    # Runs mandelbrot.mandelbrot(...) in the browser; show(result) runs here afterwards.
+    live.with_timeout(120).run_then(mandelbrot.mandelbrot, show, x0, x1, y0, y1, WIDTH, HEIGHT, depth.value,
+                                    on_error=failed)
 
 
 def show_metrics():
