@@ -4,9 +4,19 @@ Query arguments pick the page:
 
 - ``kind=live`` (default): ``models`` BokehLive models called ``live0``, ``live1``...
   (``max_message_size`` raises their limit for the data cases; ``snapshot=0`` starts
-  Python without a memory snapshot);
+  Python without a memory snapshot; ``auto_packages=0`` turns off the scan of code for
+  imports);
 - ``kind=stock``: no BokehLive, and ``bokeh_live`` is never imported, so a server that
-  serves only these pages is a stock Bokeh server (no extension bundle, no TCP_NODELAY).
+  serves only these pages is a stock Bokeh server (no extension bundle, no TCP_NODELAY);
+- ``kind=callbacks``: one BokehLive (``live0``) that ships ``bench_browser.py`` and watches
+  sliders, and three ways from a slider's change to a source's data (figure 13): a
+  ``CustomJS`` (``slider_js`` -> ``source_js``), a browser callback (``slider_live`` ->
+  ``source_live``) and a server ``on_change`` (``slider_srv`` -> ``source_srv``); and
+  ``slider_burst`` -> ``source_burst`` for the burst, whose browser callback takes 20 ms.
+  A ``CustomJS`` on each source's ``data`` calls ``window.__bench_stamp(name, y)`` when the
+  page has one, so that the driver times each path in the page;
+- ``kind=live&big=1``: the live page whose model also ships ``bench_big.py`` from the folder
+  named by ``BENCH_MODULE_DIR`` (written by the driver) and imports it (figure 14).
 
 Every page also holds two Divs for a stock property round trip (the server sets ``src``,
 a ``CustomJS`` copies it to ``dst``, the server sees ``dst`` change) and two hidden Divs
@@ -20,8 +30,10 @@ from __future__ import annotations
 import asyncio
 import base64
 import json
+import os
 import time
 import traceback
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -45,15 +57,32 @@ def arg(name: str, default: str) -> str:
 
 kind = arg("kind", "live")
 lives: list[Any] = []
-if kind == "live":
+widgets: list[Any] = []
+if kind in ("live", "callbacks"):
     from bokeh_live import BokehLive, LiveError  # only here: stock pages must not load the extension
 
-    extra: dict[str, Any] = {"snapshot": arg("snapshot", "1") == "1"}
+    extra: dict[str, Any] = {"snapshot": arg("snapshot", "1") == "1", "auto_packages": arg("auto_packages", "1") == "1"}
     if arg("max_message_size", ""):
         extra["max_message_size"] = int(arg("max_message_size", "0"))
     workers = int(arg("workers", "1"))  # models spread over this many workers of the page
-    lives = [BokehLive(name=f"live{i}", mode=arg("mode", "app"), code="", height=60, worker=f"w{i % workers}", **extra)
-             for i in range(int(arg("models", "1")))]
+    count = int(arg("models", "1"))
+    codes = [""] * count
+    extra_first: dict[str, Any] = {}  # for the first model only
+    if kind == "callbacks":
+        # Both beside this file (bokeh serve puts its folder on sys.path while the script runs).
+        import bench_browser
+        from callbacks_page import CALLBACKS_CODE, callbacks_widgets
+
+        codes[0] = CALLBACKS_CODE
+        extra_first = {"modules": [bench_browser], "watch": {"slider_live": ["value"], "slider_burst": ["value"]},
+                       "allow_update": {"source_live": ["data"], "source_burst": ["data"]}}
+        widgets = callbacks_widgets()
+    elif arg("big", "0") == "1":
+        codes[0] = "import bench_big"
+        extra_first = {"modules": [Path(os.environ["BENCH_MODULE_DIR"]) / "bench_big.py"]}
+    lives = [BokehLive(name=f"live{i}", mode=arg("mode", "app"), code=codes[i], height=60, worker=f"w{i % workers}",
+                       **extra, **(extra_first if i == 0 else {}))
+             for i in range(count)]
     # The page notes when every model is ready (page-load start-up time, read by the driver).
     ready_hook = CustomJS(args=dict(models=lives), code="""
         if (window.__bench_ready == null && models.every((m) => m.status == "ready")) {
@@ -67,7 +96,7 @@ dst = Div(name="dst", text="")
 src.js_on_change("text", CustomJS(args=dict(dst=dst), code="dst.text = cb_obj.text"))
 cmd = Div(name="bench_cmd", text="", visible=False)
 out = Div(name="bench_out", text="", visible=False)
-doc.add_root(column(*lives, src, dst, cmd, out))
+doc.add_root(column(*lives, *widgets, src, dst, cmd, out))
 doc.title = f"bokeh_live benchmark ({kind})"
 
 loop_futures: dict[str, asyncio.Future[None]] = {}
@@ -254,6 +283,38 @@ async def op_parallel(p: dict[str, Any]) -> dict[str, Any]:
     return {"seconds": time.perf_counter() - t0, "calls": len(chosen)}
 
 
+async def op_live_eval(p: dict[str, Any]) -> dict[str, Any]:
+    """The value of ``code`` run in the first model (what the browser's callbacks saw)."""
+    return {"value": await lives[0].run_python(p["code"], timeout=p.get("timeout", 30))}
+
+
+async def op_run_by_reference(p: dict[str, Any]) -> dict[str, Any]:
+    """``live.run(scale, i)`` against ``run_python("scale(x)", x=i)``, the same function of the
+    shipped ``bench_browser`` module, alternating call by call (which goes first alternates too)."""
+    import bench_browser
+
+    live = lives[0]
+
+    async def by_reference(i: int) -> Any:
+        return await live.run(bench_browser.scale, i)
+
+    async def by_code(i: int) -> Any:
+        return await live.run_python("scale(x)", x=i, timeout=30)
+
+    series: dict[str, list[float]] = {"run": [], "run_python": []}
+    wrong = 0
+    for i in range(p.get("warmup", 10) + p["n"]):
+        pair = (("run", by_reference), ("run_python", by_code))
+        for name, call in pair if i % 2 == 0 else pair[::-1]:
+            t0 = time.perf_counter()
+            result = await call(i)
+            seconds = time.perf_counter() - t0
+            wrong += result != bench_browser.scale(i)
+            if i >= p.get("warmup", 10):
+                series[name].append(seconds)
+    return {**series, "wrong": wrong}
+
+
 async def op_drop_arrays(p: dict[str, Any]) -> dict[str, Any]:
     arrays.clear()
     return {}
@@ -268,6 +329,8 @@ OPS = {
     "runaway": op_runaway,
     "frame": op_frame,
     "parallel": op_parallel,
+    "live_eval": op_live_eval,
+    "run_by_reference": op_run_by_reference,
 }
 
 
