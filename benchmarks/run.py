@@ -72,6 +72,10 @@ class Settings:
     recovery_reps: int = 5           # runaway calls per kind of page (median reported)
     recovery_cycles: int = 100       # runaway/restart cycles for the leak figure
     parallel_seconds: float = 1.0    # CPU time of one call in the parallel figure
+    callback_samples: int = 300      # slider changes per path in the browser-callbacks figure
+    burst_changes: int = 200         # slider changes in the burst (each in a task of its own)
+    module_reps: int = 5             # page loads per kind in the shipped-module figure (median)
+    module_kb: int = 200             # size of the generated shipped module
 
     @classmethod
     def make(cls, quick: bool, max_mb: float | None) -> Settings:
@@ -81,6 +85,7 @@ class Settings:
             s.sizes_mb, s.startup_reps, s.sessions, s.data_timeout = [1], 1, 5, 60.0
             s.model_counts, s.data_reps = [1, 10], 1
             s.recovery_reps, s.recovery_cycles, s.parallel_seconds = 1, 3, 0.3
+            s.callback_samples, s.module_reps = 30, 1
         if max_mb is not None:
             s.sizes_mb = [mb for mb in s.sizes_mb if mb <= max_mb]
         return s
@@ -152,6 +157,125 @@ if (view.__bench_on_server == null) {
   }
 }
 return true
+"""
+
+
+#: Figure 13 in the page: for each sample and each path (rotating which goes first), set the
+#: path's slider to a new value and wait until its source's data holds that value, as the
+#: ``CustomJS`` on the source's ``data`` reports it (``window.__bench_stamp``, see
+#: bench_app/callbacks_page.py). Milliseconds from the slider's change to the source's.
+JS_CALLBACK_PATHS = """
+const [paths, n, pause_ms, done] = [arguments[0], arguments[1], arguments[2], arguments[arguments.length - 1]]
+const d = Bokeh.documents[0]
+let waiting = null
+window.__bench_stamp = (name, y) => {
+  if (waiting != null && waiting.name == name && y == waiting.y) {
+    const w = waiting
+    waiting = null
+    w.resolve(performance.now())
+  }
+}
+const worker_ms = []
+const once = (path, value) => new Promise((resolve, reject) => {
+  const timer = setTimeout(() => reject(new Error(`source_${path} did not change to ${value} within 10 s`)), 10000)
+  waiting = {name: `source_${path}`, y: value, resolve: (t1) => {
+    clearTimeout(timer)
+    const [sent, back] = [window.__bench_changes_sent, window.__bench_update_back]
+    if (path == "live" && sent > t0 && back > sent) {
+      worker_ms.push(back - sent)
+    }
+    resolve(t1 - t0)
+  }}
+  const t0 = performance.now()
+  d.get_model_by_name(`slider_${path}`).value = value
+})
+const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms))
+;(async () => {
+  const out = Object.fromEntries(paths.map((p) => [p, []]))
+  for (let i = 0; i < n; i++) {
+    const k = i % paths.length
+    for (const path of [...paths.slice(k), ...paths.slice(0, k)]) {
+      window.__bench_value = (window.__bench_value ?? 0) + 1
+      out[path].push(await once(path, window.__bench_value))
+      await sleep(pause_ms)
+    }
+  }
+  out.live_worker = worker_ms
+  return out
+})().then(done, (e) => done({error: String(e)}))
+"""
+
+#: Installed before the callbacks page's scripts: notes when the page last posted a batch of
+#: changes to a worker and when an update last came back, for the browser callback's share
+#: between the page and the worker (worker, Python and the postMessage hops).
+JS_WATCH_WORKER = """{
+  const Base = window.Worker
+  const has = (data, kind) => data != null && (data.kind == kind || (data.kind == "batch"
+    && Array.isArray(data.messages) && data.messages.some((m) => m != null && m.kind == kind)))
+  window.Worker = class extends Base {
+    constructor(...args) {
+      super(...args)
+      this.addEventListener("message", (e) => { if (has(e.data, "update")) window.__bench_update_back = performance.now() })
+    }
+    postMessage(message, transfer) {
+      if (has(message, "changes")) window.__bench_changes_sent = performance.now()
+      return super.postMessage(message, transfer)
+    }
+  }
+}"""
+
+#: The burst: the slider steps through ``values``, each change in a task of its own as fast
+#: as the page can (a MessageChannel loop, as a drag does), then the page waits until its
+#: source shows the last value. Milliseconds of the drag and from its last change to that.
+JS_BURST = """
+const [values, done] = [arguments[0], arguments[arguments.length - 1]]
+const d = Bokeh.documents[0], slider = d.get_model_by_name("slider_burst")
+const final = values[values.length - 1]
+let t_first = null, t_last = null
+const shown = new Promise((resolve) => {
+  window.__bench_stamp = (name, y) => { if (name == "source_burst" && y == final) { resolve(performance.now()) } }
+})
+const channel = new MessageChannel()
+let i = 0
+channel.port1.onmessage = () => {
+  if (i < values.length) {
+    t_first = t_first ?? performance.now()
+    slider.value = values[i++]
+    t_last = performance.now()
+    channel.port2.postMessage(null)
+  }
+}
+channel.port2.postMessage(null)
+const timeout = new Promise((resolve) => setTimeout(() => resolve(null), 60000))
+Promise.race([shown, timeout]).then((t) => done(t == null ? {error: "the last value never reached the source"}
+  : {drag_ms: t_last - t_first, last_change_to_shown_ms: t - t_last}))
+"""
+
+#: What the page fetched of shipped modules: Resource Timing entries (transferSize 0 means
+#: the HTTP cache answered).
+JS_MODULE_ENTRIES = """
+return performance.getEntriesByType("resource").filter((e) => e.name.includes("/bokeh_live_modules/"))
+  .map((e) => ({name: new URL(e.name).pathname, transfer_bytes: e.transferSize, encoded_bytes: e.encodedBodySize,
+                decoded_bytes: e.decodedBodySize, duration_ms: e.duration}))
+"""
+
+
+#: Run in the browser after a page with the generated module is ready: milliseconds that
+#: Python takes to scan its text for imports (as auto_packages does with shipped modules) and
+#: to compile it (as its import does).
+PY_MODULE_WORK = """
+def _bench_module_work():
+    import sys, time
+    from pyodide.code import find_imports
+    path = sys.modules["bench_big"].__file__
+    with open(path) as f:
+        text = f.read()
+    t0 = time.perf_counter()
+    find_imports(text)
+    t1 = time.perf_counter()
+    compile(text, path, "exec")
+    return [(t1 - t0) * 1000, (time.perf_counter() - t1) * 1000]
+_bench_module_work()
 """
 
 
@@ -540,6 +664,148 @@ class Suite:
         out["met"] = out["2_calls"]["ratio"] <= 0.6
         return out
 
+    # 13: browser callbacks (issue 20)
+
+    def callbacks(self) -> dict[str, Any]:
+        """A watched slider's change to a source's data by a trivial browser callback, against
+        a CustomJS doing it (the floor) and a stock server callback doing it, in one page
+        (whose document holds a BokehLive, so TCP_NODELAY is on), timed in the page; then a
+        burst of changes with a 20 ms callback."""
+        if self.driver is None:
+            self.driver = new_browser()
+        script = self.driver.execute_cdp_cmd("Page.addScriptToEvaluateOnNewDocument", {"source": JS_WATCH_WORKER})
+        try:
+            page = self.page("live", models=1, kind="callbacks")
+        finally:
+            self.driver.execute_cdp_cmd("Page.removeScriptToEvaluateOnNewDocument", {"identifier": script["identifier"]})
+        self.page_callbacks = page
+        paths = ["js", "live", "srv"]
+        warm = self.driver.execute_async_script(JS_CALLBACK_PATHS, paths, 10, 10)  # first-use costs out
+        if "error" in warm:
+            raise CaseError(warm["error"])
+        got = self.driver.execute_async_script(JS_CALLBACK_PATHS, paths, self.s.callback_samples, 10)
+        if "error" in got:
+            raise CaseError(got["error"])
+        out: dict[str, Any] = {"samples": self.s.callback_samples, "pause_between_ms": 10,
+                               "timer": "performance.now() in the page (100 us steps: the page is not isolated)"}
+        names = {"js": "floor_customjs", "live": "browser_callback", "srv": "server_callback"}
+        for path, name in names.items():
+            self.raw[f"callbacks_{name}"] = [ms / 1000 for ms in got[path]]
+            out[name] = percentiles([ms / 1000 for ms in got[path]])
+        if got["live_worker"]:
+            out["browser_callback"]["page_to_worker_and_back"] = percentiles([ms / 1000 for ms in got["live_worker"]])
+        live, srv, js = out["browser_callback"], out["server_callback"], out["floor_customjs"]
+        out["ratio_vs_server"] = {k: ratio(live[k], srv[k]) for k in ("p50_ms", "p99_ms")}
+        out["above_floor_ms"] = {k: live[k] - js[k] for k in ("p50_ms", "p99_ms")}
+        out["burst"] = self.burst()
+        out["target"] = ("p50 <= 0.5 x the server callback and <= 2 ms above the CustomJS floor; "
+                         "burst of 200 changes with a 20 ms callback: <= 15 calls, the last sees the final value")
+        out["met"] = (out["ratio_vs_server"]["p50_ms"] <= 0.5 and out["above_floor_ms"]["p50_ms"] <= 2
+                      and out["burst"]["met"])
+        return out
+
+    def burst(self) -> dict[str, Any]:
+        page, n = self.page_callbacks, self.s.burst_changes
+        base = 10**6 * (int(self.driver.execute_script("return window.__bench_value ?? 0")) // 10**6 + 1)
+        values = [base + i for i in range(1, n + 1)]
+        page.command("live_eval", code="bench_browser.burst_calls.clear()")
+        timing = self.driver.execute_async_script(JS_BURST, values)
+        if "error" in timing:
+            raise CaseError(timing["error"])
+        calls = page.command("live_eval", code="list(bench_browser.burst_calls)")["value"]
+        busy_ms = 1000 * page.command("live_eval", code="bench_browser.BUSY_S")["value"]
+        return {"changes": n, "callback_busy_ms": busy_ms, "calls": len(calls), "values_seen": calls,
+                "final_value": values[-1], "last_call_saw": calls[-1] if calls else None,
+                "last_saw_final": bool(calls) and calls[-1] == values[-1], "in_order": calls == sorted(calls),
+                **timing, "calls_if_one_per_busy_period": timing["drag_ms"] / busy_ms + 1,
+                "target": "<= 15 calls; the last sees the final value",
+                "met": len(calls) <= 15 and bool(calls) and calls[-1] == values[-1]}
+
+    # 14: calls by reference and shipped modules (issue 21)
+
+    def shipped(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"calls": self.by_reference()}
+        out["module"] = self.module_first_visit()
+        out["target"] = "live.run(fn, x) p50 within 5 % of run_python('fn(x)', x=x)"
+        out["met"] = out["calls"]["met"]
+        return out
+
+    def by_reference(self) -> dict[str, Any]:
+        """``live.run(scale, i)`` against ``run_python("scale(x)", x=i)``, alternating call by
+        call in the callbacks page (whose model ships bench_browser.py); then the same in a
+        page whose model has ``auto_packages=False`` (no scan of each call's code for imports)."""
+        page = getattr(self, "page_callbacks", None) or self.page("live", models=1, kind="callbacks")
+        r = page.command("run_by_reference", n=self.s.calls, warmup=20)
+        out: dict[str, Any] = {"n": self.s.calls, "wrong_results": r["wrong"], "order": "alternating, call by call"}
+        for name in ("run", "run_python"):
+            self.raw[f"by_reference_{name}"] = r[name]
+            out[name] = percentiles(r[name])
+        out["ratio"] = {k: ratio(out["run"][k], out["run_python"][k]) for k in ("p50_ms", "p95_ms", "p99_ms")}
+        quiet = self.page("live", models=1, kind="callbacks", auto_packages=0)
+        r = quiet.command("run_by_reference", n=self.s.calls, warmup=20)
+        out["wrong_results"] += r["wrong"]
+        out["no_import_scan"] = {name: percentiles(r[name]) for name in ("run", "run_python")}
+        out["no_import_scan"]["ratio"] = {k: ratio(out["no_import_scan"]["run"][k], out["no_import_scan"]["run_python"][k])
+                                          for k in ("p50_ms", "p95_ms", "p99_ms")}
+        out["target"] = "run p50 within 5 % of run_python p50"
+        out["met"] = abs(out["ratio"]["p50_ms"] - 1) <= 0.05
+        return out
+
+    def module_first_visit(self) -> dict[str, Any]:
+        """Page load to ready with a generated 200 KB module shipped (and imported by the
+        model's code), on its first visit and on a second one (same profile, the module from
+        the HTTP cache), against the same page without it. Pyodide's files and Python's
+        memory snapshot are cached first, so that what differs is the module alone; each
+        repetition ships a new version of it (a new content hash: a first visit again)."""
+        import tempfile
+
+        if self.driver is not None:  # a quiet machine: no other tab holds a worker meanwhile
+            self.driver.quit()
+            self.driver = None
+        folder = Path(tempfile.mkdtemp(prefix="bench-module-"))
+        module = folder / "bench_big.py"
+        write_module(module, self.s.module_kb * 1000, 0)
+        server = BokehServe(APP, env={"BOKEH_LIVE_NODELAY": "1", "BENCH_MODULE_DIR": str(folder)})
+        compile_ms: list[list[float]] = []
+        driver = new_browser()
+        with_url, without_url = server.url("/bench_app?models=1&big=1"), server.url("/bench_app?models=1")
+        try:
+            page_load_to_ready(driver, without_url, 1)  # Pyodide's files into the cache; the snapshot made
+            wait_for(lambda: snapshot_cached(driver), 60, 0.1, what="the snapshot to be cached")
+            page_load_to_ready(driver, with_url, 1)  # first-use costs of the server and the page out
+            samples: dict[str, list[float]] = {"without": [], "first_visit": [], "second_visit": []}
+            fetched: dict[str, list[list[dict[str, Any]]]] = {"first_visit": [], "second_visit": []}
+            for rep in range(self.s.module_reps):
+                write_module(module, self.s.module_kb * 1000, rep + 1)  # a new version: not in any cache
+                kinds = ["without", "first_visit", "second_visit"]
+                for kind in kinds if rep % 2 == 0 else kinds[1:] + kinds[:1]:
+                    samples[kind].append(page_load_to_ready(driver, without_url if kind == "without" else with_url, 1))
+                    if kind != "without":
+                        fetched[kind].append(driver.execute_script(JS_MODULE_ENTRIES))
+                    if kind == "second_visit":  # where the time goes: Python's own work on the text
+                        compile_ms.append(Page(driver, with_url, 1).command("live_eval", code=PY_MODULE_WORK)["value"])
+                print(f"[bench]   shipped module rep {rep + 1}: " + ", ".join(
+                    f"{kind} {values[-1]:.0f} ms" for kind, values in samples.items()), flush=True)
+        finally:
+            driver.quit()
+            server.stop()
+            shutil.rmtree(folder, ignore_errors=True)
+        out: dict[str, Any] = {"reps": self.s.module_reps, "module_bytes": self.s.module_kb * 1000,
+                               "samples_ms": samples, "fetched": fetched}
+        for kind, values in samples.items():
+            out[f"{kind}_ms"] = float(np.median(values))
+        for kind in ("first_visit", "second_visit"):
+            loads = fetched[kind]
+            out[f"{kind}_requests"] = float(np.median([len(load) for load in loads]))
+            out[f"{kind}_transfer_bytes"] = float(np.median([sum(e["transfer_bytes"] for e in load) for load in loads]))
+            out[f"{kind}_body_bytes"] = float(np.median([sum(e["decoded_bytes"] for e in load) for load in loads]))
+            out[f"{kind}_fetch_ms"] = float(np.median([sum(e["duration_ms"] for e in load) for load in loads]))
+            out[f"{kind}_cost_ms"] = out[f"{kind}_ms"] - out["without_ms"]
+        out["second_visit_from_cache"] = all(e["transfer_bytes"] == 0 for load in fetched["second_visit"] for e in load)
+        out["in_the_worker_ms"] = {"find_imports": float(np.median([c[0] for c in compile_ms])),
+                                   "compile": float(np.median([c[1] for c in compile_ms]))}
+        return out
+
     # 10: DataFrames (issue 12)
 
     def frames(self) -> dict[str, Any]:
@@ -753,6 +1019,8 @@ class Suite:
             guarded(results, "frames", self.frames)
             guarded(results, "recovery", self.recovery)
             guarded(results, "parallel", self.parallel)
+            guarded(results, "callbacks", self.callbacks)
+            guarded(results, "shipped", self.shipped)
             guarded(results, "hostile", self.hostile)
             guarded(results, "proxy", self.proxy)
             guarded(results, "startup", self.startup)
@@ -761,6 +1029,22 @@ class Suite:
         results["server_cpu"] = server_cpu(results)
         return {"meta": machine(self.s, time.monotonic() - t0, self.load_at_start), "figures": results, "raw_ms": {
             k: [round(x * 1000, 3) for x in v] for k, v in self.raw.items()}}
+
+
+def write_module(path: Path, size: int, version: int) -> None:
+    """A Python module of about ``size`` bytes (functions with docstrings, as a real one has);
+    ``version`` changes its text, so each version has a content hash of its own."""
+    parts = [f'"""A generated module of about {size:,} bytes for the benchmarks (version {version})."""\n\n'
+             "import math\n"]
+    total, i = len(parts[0]), 0
+    while total < size:
+        parts.append(f"\n\ndef step_{i}(x: float, y: float = {i}.5) -> float:\n"
+                     f'    """Step {i} of a made-up pipeline: a little arithmetic on ``x`` and ``y``."""\n'
+                     f"    z = math.sin(x) * {i % 97} + y\n"
+                     "    return z / (1 + abs(x))\n")
+        total += len(parts[-1])
+        i += 1
+    path.write_text("".join(parts))
 
 
 def loaded_extension_files(driver: Any) -> list[str]:
