@@ -235,6 +235,62 @@ def table(results: dict[str, Any]) -> list[Row]:
                     f"{calls} models in {calls} workers", _num(value[f"{calls}_workers_s"], " s"),
                     f"the same models in one worker ({fig['cores']} cores)", _num(value["one_worker_s"], " s"),
                     value["ratio"], "<= 0.6" if calls == 2 else "", value["ratio"] <= 0.6 if calls == 2 else None)
+    fig = f.get("callbacks")
+    if not failed("13 browser callbacks", fig):
+        live, srv, js = fig["browser_callback"], fig["server_callback"], fig["floor_customjs"]
+        for k, name in (("p50_ms", "p50"), ("p99_ms", "p99")):
+            r = fig["ratio_vs_server"][k]
+            row("13 browser callbacks", f"slider change to source.data by a browser callback, {name}, {live['n']} changes",
+                _num(live[k], " ms"), "stock server callback (on_change), same page, TCP_NODELAY on", _num(srv[k], " ms"),
+                r, "<= 0.5x" if k == "p50_ms" else "", r <= 0.5 if k == "p50_ms" else None)
+        for k, name in (("p50_ms", "p50"), ("p99_ms", "p99")):
+            above = fig["above_floor_ms"][k]
+            row("13 browser callbacks", f"the same, {name}: {_num(above, ' ms')} above the floor", _num(live[k], " ms"),
+                "CustomJS on the slider (the floor), same page", _num(js[k], " ms"), ratio(live[k], js[k]),
+                "<= floor + 2 ms" if k == "p50_ms" else "", above <= 2 if k == "p50_ms" else None)
+        inner = live.get("page_to_worker_and_back")
+        if inner:
+            row("13 browser callbacks", "of which page to worker and back (worker, Python, postMessage hops), p50",
+                _num(inner["p50_ms"], " ms"), "browser callback p50", _num(live["p50_ms"], " ms"),
+                ratio(inner["p50_ms"], live["p50_ms"]))
+        b = fig["burst"]
+        row("13 browser callbacks", f"burst: {b['changes']} changes in {_num(b['drag_ms'], ' ms')}, "
+            f"{_num(b['callback_busy_ms'], ' ms', 0)} callback: calls that ran", str(b["calls"]), "changes made",
+            str(b["changes"]), ratio(b["calls"], b["changes"]), "<= 15", b["calls"] <= 15)
+        row("13 browser callbacks", "burst: the last call saw the final value", "yes" if b["last_saw_final"] else "no",
+            "", "", None, "yes", b["last_saw_final"])
+        row("13 browser callbacks", "burst: last change to the final value on the page", _num(b["last_change_to_shown_ms"], " ms"))
+
+    fig = f.get("shipped")
+    if not failed("14 live.run, modules", fig):
+        calls = fig["calls"]
+        for k, name in (("p50_ms", "p50"), ("p99_ms", "p99")):
+            r = calls["ratio"][k]
+            row("14 live.run", f"live.run(scale, x) {name}, {calls['n']} calls, alternating", _num(calls["run"][k], " ms"),
+                "run_python('scale(x)', x=x), same page", _num(calls["run_python"][k], " ms"), r,
+                "within 5 %" if k == "p50_ms" else "", abs(r - 1) <= 0.05 if k == "p50_ms" else None)
+        quiet = calls.get("no_import_scan")
+        if quiet:
+            row("14 live.run", "live.run(scale, x) p50, auto_packages=False (no import scan per call)",
+                _num(quiet["run"]["p50_ms"], " ms"), "run_python('scale(x)', x=x), same page",
+                _num(quiet["run_python"]["p50_ms"], " ms"), quiet["ratio"]["p50_ms"])
+        m = fig["module"]
+        kb = _num(m["module_bytes"] / 1000, " KB", 0)
+        for kind, label in (("first_visit", "first visit"), ("second_visit", "second visit (same profile)")):
+            row("14 shipped module", f"page load to ready shipping a {kb} module, {label}", _num(m[f"{kind}_ms"], " ms"),
+                "the same page without it", _num(m["without_ms"], " ms"), ratio(m[f"{kind}_ms"], m["without_ms"]))
+        row("14 shipped module", "bytes fetched from /static/extensions/bokeh_live_modules/, first visit",
+            _num(m["first_visit_transfer_bytes"], " B", 0), "module size", _num(m["module_bytes"], " B", 0),
+            ratio(m["first_visit_transfer_bytes"], m["module_bytes"]))
+        row("14 shipped module", "bytes fetched from /static/extensions/bokeh_live_modules/, second visit",
+            _num(m["second_visit_transfer_bytes"], " B", 0), "first visit", _num(m["first_visit_transfer_bytes"], " B", 0),
+            ratio(m["second_visit_transfer_bytes"], m["first_visit_transfer_bytes"]), "0 (HTTP cache)",
+            m["second_visit_from_cache"])
+        work = m["in_the_worker_ms"]
+        for key, label in (("find_imports", "Python scans it for imports (auto_packages)"),
+                           ("compile", "Python compiles it (its import)")):
+            row("14 shipped module", f"of which {label}", _num(work[key], " ms"), "first-visit cost (with - without)",
+                _num(m["first_visit_cost_ms"], " ms"), ratio(work[key], m["first_visit_cost_ms"]))
     return rows
 
 
@@ -260,7 +316,7 @@ def plot(results: dict[str, Any], path: Path) -> Path | None:
     except ImportError:
         return None
     f, raw = results["figures"], results.get("raw_ms", {})
-    fig, axes = plt.subplots(1, 3, figsize=(17, 5))
+    fig, axes = plt.subplots(1, 4, figsize=(22, 5))
 
     ax = axes[0]
     for key, label in (("round_trip_live", "run_python('1')"), ("round_trip_bare", "bare Bokeh event round trip"),
@@ -307,6 +363,20 @@ def plot(results: dict[str, Any], path: Path) -> Path | None:
         ax.set_xticks(x, ["bare Pyodide" if n == "bare" else n.replace("models_", "") + " model(s)" for n in names])
     ax.set_ylabel("page load to ready (ms)")
     ax.set_title("Start-up (median)")
+    ax.legend(fontsize=8)
+
+    ax = axes[3]
+    for key, label in (("callbacks_floor_customjs", "CustomJS (the floor)"),
+                       ("callbacks_browser_callback", "browser callback (bokeh_live)"),
+                       ("callbacks_server_callback", "server callback (on_change)")):
+        values = np.sort(raw.get(key, []))
+        if len(values):
+            ax.plot(np.maximum(values, 0.05), np.arange(1, len(values) + 1) / len(values), label=label)
+    ax.set_xscale("log")
+    ax.set_xlabel("slider change to source.data, in the page (ms, log)")
+    ax.set_ylabel("fraction of changes")
+    ax.set_title("Browser callbacks (CDF)")
+    ax.grid(True, which="both", alpha=0.3)
     ax.legend(fontsize=8)
 
     date = results.get("meta", {}).get("date", "")

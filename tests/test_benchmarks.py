@@ -19,7 +19,7 @@ pytestmark = pytest.mark.browser
 
 ROOT = Path(__file__).resolve().parent.parent
 FIGURES = ("bundle", "round_trip", "throughput", "issue7_vs_stock", "data", "server_memory", "startup", "server_cpu",
-           "recovery", "hostile", "frames", "proxy", "page_weight", "parallel")
+           "recovery", "hostile", "frames", "proxy", "page_weight", "parallel", "callbacks", "shipped")
 
 
 @pytest.fixture(scope="module")
@@ -79,10 +79,42 @@ def test_figures_hold_numbers_with_baselines_and_ratios(results):
     assert f["recovery"]["isolated"]["namespace_kept"] is True and f["recovery"]["cycles"]["workers_alive"] == 1
 
 
+def test_browser_callbacks_and_shipped_modules_hold_their_figures(results):
+    _, r = results
+    f = r["figures"]
+
+    def number(x):
+        return isinstance(x, (int, float)) and math.isfinite(x) and x >= 0
+
+    callbacks = f["callbacks"]
+    for path in ("floor_customjs", "browser_callback", "server_callback"):
+        assert callbacks[path]["n"] == callbacks["samples"]
+        assert all(number(callbacks[path][k]) for k in ("p50_ms", "p99_ms"))
+    assert number(callbacks["ratio_vs_server"]["p50_ms"]) and math.isfinite(callbacks["above_floor_ms"]["p50_ms"])
+    burst = callbacks["burst"]
+    # Collapsing: fewer calls than changes, in order, and the last one saw the final value.
+    assert isinstance(burst["calls"], int) and 1 <= burst["calls"] <= burst["changes"] == 200
+    assert burst["last_saw_final"] is True and burst["last_call_saw"] == burst["final_value"]
+    assert burst["in_order"] is True and number(burst["drag_ms"]) and number(burst["last_change_to_shown_ms"])
+
+    calls = f["shipped"]["calls"]
+    assert calls["wrong_results"] == 0
+    for series in (calls, calls["no_import_scan"]):
+        assert all(number(series[name]["p50_ms"]) for name in ("run", "run_python"))
+        assert number(series["ratio"]["p50_ms"])
+    module = f["shipped"]["module"]
+    assert all(number(module[k]) for k in ("without_ms", "first_visit_ms", "second_visit_ms"))
+    # The module was fetched on its first visit, whole, and came from the HTTP cache on the second.
+    assert module["first_visit_requests"] == module["second_visit_requests"] == 1
+    assert module["first_visit_body_bytes"] >= module["module_bytes"]
+    assert module["second_visit_transfer_bytes"] == 0 and module["second_visit_from_cache"] is True
+    assert all(number(v) for v in module["in_the_worker_ms"].values())
+
+
 def test_table_covers_every_figure_and_plot_is_written(results):
     out, r = results
     figures = {row["figure"].split()[0] for row in r["table"]}
-    assert figures == {"1", "2", "3", "4", "5", "6", "7", "8", "9", "10", "11", "12"}
+    assert figures == {"1", "2", "3", "4", "5", "6", "7", "8", "9", "10", "11", "12", "13", "14"}
     assert not [row for row in r["table"] if row["measure"] == "FAILED"]
     if importlib.util.find_spec("matplotlib") is not None:
         assert (out / "results.png").stat().st_size > 0
