@@ -59,15 +59,18 @@ def _run(cmd: list[str], env: dict[str, str], cwd: Path) -> None:
         raise RuntimeError(f"{' '.join(cmd)} failed ({proc.returncode}):\n{proc.stdout}\n{proc.stderr}")
 
 
-def _compact(source: str) -> str:
-    """Python source as every page carries it: without comments, and without the docstrings
-    of private functions (public ones stay for ``help()``). A fifth less, gzipped."""
+def _compact(source: str, api: bool) -> str:
+    """Python source as every page carries it: without comments, and without docstrings but
+    those of the public names of the browser's API (``api``: its modules), which ``help()``
+    shows there. A third less, gzipped."""
     import ast
 
     tree = ast.parse(source)
     for node in ast.walk(tree):
-        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)) and node.name.startswith("_") \
-                and ast.get_docstring(node, clean=False) is not None:
+        if not isinstance(node, (ast.Module, ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            continue
+        public = api and (isinstance(node, ast.Module) or not node.name.startswith("_"))
+        if not public and ast.get_docstring(node, clean=False) is not None:
             node.body = node.body[1:] or [ast.Pass()]
     return ast.unparse(tree) + "\n"
 
@@ -85,10 +88,19 @@ __all__ = [*_api, "value"]
 BROWSER_SHARED = ("shared.py", "wire.py", "tabular.py", "pending.py")
 
 
+#: The browser's API: where docstrings stay. (messages.py only types the worker's messages
+#: for the server's tests and type checks: the browser needs none of it.)
+BROWSER_API = ("browser/__init__.py", "browser/watch.py", "tabular.py")
+
+
 def browser_sources() -> dict[str, str]:
     """The browser's package ``bokeh_live``, file by file (paths relative to its folder)."""
     files = [*(PKG / name for name in BROWSER_SHARED), *sorted((PKG / "browser").glob("*.py"))]
-    sources = {path.relative_to(PKG).as_posix(): _compact(path.read_text()) for path in files}
+    sources = {}
+    for path in files:
+        name = path.relative_to(PKG).as_posix()
+        if name != "browser/messages.py":
+            sources[name] = _compact(path.read_text(), name in BROWSER_API)
     return {"__init__.py": BROWSER_INIT, **sources}
 
 

@@ -81,7 +81,7 @@ export function worker_main(): void {
     __bokeh_live_import?: (url: string) => Promise<PyodideModule>
   }
   type PyodideModule = {loadPyodide: typeof loadPyodide}
-  /** The browser half of the package (bokeh_live/_browser.py), as the worker calls it. */
+  /** The browser half of the package (bokeh_live/browser/_dispatch.py), as the worker calls it. */
   type BrowserHalf = {
     handle(kind: string, message: PyProxy): void
     _install(post: (kind: string, payload: {[key: string]: unknown}) => void): void
@@ -92,7 +92,7 @@ export function worker_main(): void {
   const scope = self as unknown as Scope
   // Both are set by init() (or make_snapshot()) before anything else uses them.
   let pyodide!: PyodideAPI
-  let browser: BrowserHalf | null = null
+  let browser_half: BrowserHalf | null = null
   let crashed = false
   let lock_error: string | null = null
   const waiting: ToWorker[] = []
@@ -131,7 +131,7 @@ export function worker_main(): void {
   function to_python(kind: string, message: {[key: string]: unknown}): void {
     const py_message: PyProxy = pyodide.toPy(message)
     try {
-      browser!.handle(kind, py_message)
+      browser_half!.handle(kind, py_message)
     } catch (error) {
       if (is_fatal(error)) {
         crash(`Pyodide failed: ${String(error)}`)
@@ -332,8 +332,8 @@ export function worker_main(): void {
     if (message.interrupt != null) {
       pyodide.setInterruptBuffer(new Int32Array(message.interrupt))
     }
-    browser = pyodide.pyimport("bokeh_live") as BrowserHalf
-    browser._install((kind: string, payload: {[key: string]: unknown}) => {
+    browser_half = pyodide.pyimport("bokeh_live") as BrowserHalf
+    browser_half._install((kind: string, payload: {[key: string]: unknown}) => {
       outgoing.push(make_transferable({kind, ...payload}, transfers, 0) as FromWorker)
       if (performance.now() - last_flush > STREAM_MS) {
         flush()  // Python has kept the worker busy: send what it printed now, not at the end
@@ -393,7 +393,7 @@ export function worker_main(): void {
       init(message).catch((error) => {
         post({kind: "init_failed", error: String(error?.stack ?? error)})
       })
-    } else if (browser == null) {
+    } else if (browser_half == null) {
       waiting.push(message)  // includes a batch's later init: it has none
     } else {
       dispatch(message)

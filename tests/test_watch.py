@@ -2,12 +2,19 @@
 with no server round trip (bokeh_live.on_change / on_event / get and the model's watch)."""
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
+from bokeh.embed import components
 from bokeh.models import Button, ColumnDataSource, Dropdown, Paragraph, Slider, TextInput
 from bokeh.plotting import figure
+from bokeh.resources import INLINE
 from test_messaging import open_live, run
+from test_standalone import StaticServer, model_prop, pyodide_cdn, site, wait_live  # noqa: F401 - fixtures
 
-from harness import JS_VIEW, wait_for
+from bokeh_live.live import PYODIDE_URL_ENV
+from bokeh_live.standalone import resources_html
+from harness import JS_VIEW, BokehServe, wait_for
 
 pytestmark = pytest.mark.browser
 
@@ -213,3 +220,41 @@ def test_a_hostile_client_cannot_widen_what_browser_code_hears(app_server, page)
         session.close()
     with pytest.raises(Exception, match=r"does not let browser code watch 'query'\.value"):
         run(app_server, live, "import bokeh_live\nbokeh_live.get('query', 'value')")
+
+
+# --- every context: components on a file:// page, and a server app embedded in another site -------------------
+
+EXAMPLES = Path(__file__).parents[1] / "examples"
+
+
+def test_callbacks_in_a_components_page_from_a_file_url(page, tmp_path, pyodide_cdn, monkeypatch):  # noqa: F811
+    monkeypatch.setenv(PYODIDE_URL_ENV, pyodide_cdn)
+    monkeypatch.syspath_prepend(str(EXAMPLES))
+    import sliders
+
+    layout = sliders.build()
+    script, div = components(layout)
+    path = tmp_path / "page.html"
+    path.write_text(f"<!doctype html><html><head>{resources_html([layout], INLINE)}</head>"
+                    f"<body><h1>A page of its own</h1>{div}{script}</body></html>")
+    page.get(path.as_uri())
+    assert wait_live(page)["status"] == "ready"
+    page.execute_script(JS_SET, "amplitude", "value", 3.0)
+    wait_for(lambda: max(model_prop(page, "curve", "data")["y"]) == pytest.approx(3.0, abs=0.01), 30,
+             what="the curve to follow the slider")
+
+
+def test_callbacks_in_a_server_app_embedded_in_another_sites_page(page, tmp_path, site, pyodide_cdn):  # noqa: F811
+    from bokeh.embed import server_document
+
+    served = BokehServe(EXAMPLES / "dashboard.py", env={PYODIDE_URL_ENV: pyodide_cdn},
+                        args=("--allow-websocket-origin", f"127.0.0.1:{site.port}"))
+    try:
+        (tmp_path / "index.html").write_text("<!doctype html><html><body><h1>Another site</h1>"
+                                             f"{server_document(served.url('dashboard'))}</body></html>")
+        page.get(site.url("index.html"))
+        assert wait_live(page)["status"] == "ready", served.output()
+        page.execute_script(JS_SET, "window", "value", 101)
+        wait_for(lambda: "window 101" in (model_prop(page, "summary", "text") or ""), 30, what="the browser's summary")
+    finally:
+        served.stop()
