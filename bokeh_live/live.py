@@ -12,23 +12,21 @@ import asyncio
 import logging
 import os
 import statistics
-import types
-import weakref
 from collections.abc import Awaitable, Callable
-from pathlib import Path
 from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar, cast, overload
 
 from bokeh.core.properties import Any as AnyProp
 from bokeh.core.properties import Bool, Dict, Enum, Float, Instance, Int, List, Nullable, String, Tuple
 from bokeh.models.layouts import LayoutDOM
 
-from . import _bokeh_internals
+from . import _bokeh_internals, sessions
+from .boundary import Refusal, judge
 from .calls import ExposedFunctions
-from .channel import Channel, LiveError, clean
-from .chunks import PROCESS_BUDGET, SESSION_BLOB_BYTES, Budget
+from .channel import Channel, LiveError
+from .chunks import PROCESS_BUDGET
 from .editor import EDITOR_MODES, EditorAssets
 from .functions import BrowserFunctions
-from .modules import ModuleFile, collect, module_names, serve
+from .modules import ModuleFile, code_text, collect, module_names, serve
 from .protocol import (
     Call,
     ClientMessages,
@@ -44,14 +42,12 @@ from .shared import (
     BROWSER_METRICS,
     CALL_TIMEOUT,
     MAX_MESSAGE_BYTES,
-    MAX_PROGRESS_TEXT,
-    MAX_TEXT_CHARS,
     MODES,
     STATUSES,
     THEMES,
     VERSION,
-    keep_tail,
 )
+from .watch import watch_by_name
 
 if TYPE_CHECKING:
     from bokeh.document import Document
@@ -68,22 +64,6 @@ PYODIDE_URL_ENV = "BOKEH_LIVE_PYODIDE_URL"
 
 #: Environment variable naming where Pyodide's packages come from when ``package_url`` is not set.
 PACKAGE_URL_ENV = "BOKEH_LIVE_PACKAGE_URL"
-
-#: The properties a browser may set: what the view reports (``status``, ``stdout``...) and
-#: what the editor writes back (``code``). Bokeh applies any property change a browser sends,
-#: so a change to any other property, a new one included, is refused (see ``set_from_json``).
-BROWSER_WRITABLE = frozenset({"code", "status", "error", "stdout", "stderr", "progress", "browser_metrics"})
-
-#: The model's own properties that only the server sets (those inherited from ``LayoutDOM``
-#: are the server's too). Not consulted at run time: tests/test_model.py fails when a
-#: property of BokehLive is in neither list or in both, so each new one is placed on purpose.
-SERVER_OWNED = frozenset({
-    "mode", "auto_run", "packages", "pyodide_url", "value", "output", "max_message_size",
-    "examples", "theme", "allow_update", "run_timeout", "sandbox", "package_url", "auto_packages",
-    "requirements", "index_urls", "editor_assets", "version", "persist", "worker", "snapshot", "watch",
-    "modules", "module_files",
-})
-
 
 class BokehLive(LayoutDOM):
     """Runs Python in the visitor's browser with Pyodide, beside the rest of a Bokeh layout.
@@ -105,9 +85,9 @@ class BokehLive(LayoutDOM):
             if prop not in kwargs and os.environ.get(env):
                 kwargs[prop] = os.environ[env]
         if "watch" in kwargs:
-            kwargs["watch"] = _watch_by_name(kwargs["watch"])
+            kwargs["watch"] = watch_by_name(kwargs["watch"])
         if "code" in kwargs:
-            kwargs["code"] = _code_text(kwargs["code"])
+            kwargs["code"] = code_text(kwargs["code"])
         shipped = kwargs.pop("modules", None)
         super().__init__(*args, **kwargs)
         self._made_here = True
@@ -117,9 +97,9 @@ class BokehLive(LayoutDOM):
 
     def __setattr__(self, name: str, value: Any) -> None:
         if name == "watch":
-            value = _watch_by_name(value)
+            value = watch_by_name(value)
         elif name == "code":
-            value = _code_text(value)
+            value = code_text(value)
         elif name == "modules" and self._made_here:
             self._ship(value)
             value = module_names(self._shipped)
@@ -132,7 +112,7 @@ class BokehLive(LayoutDOM):
         self._shipped = collect(items)
         self.update(module_files=[(f.path, f.sha256, None if self._served() else f.source) for f in self._shipped])
         if self._served():
-            _serve_modules(self._shipped)
+            serve(self._shipped)
 
     def _ask_for_editor(self) -> None:
         """A mode that shows the editor puts the editor's bundle on standalone pages (see
@@ -542,7 +522,7 @@ class BokehLive(LayoutDOM):
             self._channel = Channel(
                 send=self._send_event, schedule=self._next_tick, limit=lambda: cast(int, self.max_message_size),
                 deliver=self._on_message, name=f"BokehLive {self.id}",
-                budgets=(_session_budget(self.document), PROCESS_BUDGET))
+                budgets=(sessions.session_budget(self.document), PROCESS_BUDGET))
         return self._channel
 
     def _session_document(self) -> Document:
@@ -578,7 +558,7 @@ class BokehLive(LayoutDOM):
         under_server = doc.session_context is not None
         if under_server and not self._made_here:
             # Built by Bokeh from a client's message, not by the app: it gets no channel.
-            _log_client_model(self)
+            sessions.log_client_model(self)
         elif under_server and ClientMessages.event_name not in self.subscribed_events:
             # Subscribe only under a server (a subscription in standalone output makes Bokeh
             # warn that Python callbacks cannot run there), and before Bokeh registers
@@ -586,10 +566,10 @@ class BokehLive(LayoutDOM):
             self.on_event(ClientMessages, self._on_client_messages)  # type: ignore[arg-type]
         super()._attach_document(doc)
         if under_server and self._made_here:
-            _watch_document(doc, self)
+            sessions.watch_document(doc, self)
             if any(source is not None for _, _, source in cast(list[tuple[str, str, Any]], self.module_files)):
                 self.update(module_files=[(f.path, f.sha256, None) for f in self._shipped])  # served instead
-                _serve_modules(self._shipped)
+                serve(self._shipped)
 
     def _served(self) -> bool:
         doc = self.document
@@ -607,142 +587,19 @@ class BokehLive(LayoutDOM):
     def _set_output(self, data: Any) -> None:
         # Set it as a change made by the session, so Bokeh does not echo it back to the
         # browser that sent it (it can be megabytes).
-        session = _session_of(self.document)
+        session = sessions.session_of(self.document)
         self.lookup("output").__set__(self, data, setter=session)
 
     def set_from_json(self, name: str, value: Any, *, setter: Any = None) -> None:
         # Browser-originated changes arrive with the connection as setter.
         if setter is not None and self._made_here:
-            if name not in BROWSER_WRITABLE:
-                self._live_channel().refuse(f"the browser may not set {name!r}")
-                return
-            if name in BROWSER_TEXT and isinstance(value, str) and len(value) > MAX_TEXT_CHARS:
-                value = keep_tail(value)
-            if name == "browser_metrics" and not _valid_metrics(value):
-                self._live_channel().refuse(f"browser_metrics must map {', '.join(BROWSER_METRICS)} to numbers "
-                                            f"from 0 to 1e12, not {str(value)[:80]!r}")
-                return
-            if name == "progress" and not _valid_progress(value):
-                self._live_channel().refuse(f"progress must be null or [fraction from 0 to 1, text of at most "
-                                            f"{MAX_PROGRESS_TEXT} characters], not {str(value)[:80]!r}")
+            value = judge(name, value)
+            if isinstance(value, Refusal):
+                self._live_channel().refuse(value)
                 return
         super().set_from_json(name, value, setter=setter)
         if name == "status" and self._made_here:
             self._live_channel().note_status(cast(str, self.status))
-
-
-def _code_text(code: Any) -> Any:
-    """``code`` given as a path or a module: its text. A string stays as it is."""
-    if isinstance(code, types.ModuleType):
-        code = getattr(code, "__file__", None) or code.__name__
-    if isinstance(code, os.PathLike):
-        return Path(code).read_text(encoding="utf-8")
-    return code
-
-
-def _serve_modules(files: list[ModuleFile]) -> None:
-    """Serve shipped files from this process; under ``bokeh serve --dev`` an edit of one reloads
-    the app like an edit of its own files."""
-    serve(files)
-    from tornado import autoreload
-
-    for file in files:
-        if file.origin:
-            autoreload.watch(file.origin)
-
-
-def _watch_by_name(watch: Any) -> Any:
-    """``watch`` with model objects replaced by their names, each checked: a model needs a
-    ``name``, is never a BokehLive, and has each listed property or event. Anything else is
-    left to the property's own validation."""
-    from bokeh.events import _CONCRETE_EVENT_CLASSES
-    from bokeh.model import Model
-
-    if not isinstance(watch, dict):
-        return watch
-    by_name: dict[Any, Any] = {}
-    for key, attrs in watch.items():
-        listed = [attrs] if isinstance(attrs, str) else attrs
-        if isinstance(key, Model):
-            kind = type(key).__name__
-            if isinstance(key, BokehLive):
-                raise ValueError("watch: a BokehLive is never watchable")
-            if not key.name:
-                raise ValueError(f"watch={{{kind}: ...}}: give the {kind} a name (name='...'); browser code "
-                                 "finds the models it watches by name")
-            for attr in listed if isinstance(listed, (list, tuple)) else []:
-                if str(attr).split(".")[0] not in key.properties() and attr not in _CONCRETE_EVENT_CLASSES:
-                    raise ValueError(f"watch: a {kind} has no property or event {attr!r}")
-            key = key.name
-        by_name[key] = listed
-    return by_name
-
-
-def _valid_metrics(value: Any) -> bool:
-    return isinstance(value, dict) and all(
-        key in BROWSER_METRICS and isinstance(v, (int, float)) and not isinstance(v, bool) and 0 <= v <= 1e12
-        for key, v in value.items())
-
-
-def _valid_progress(value: Any) -> bool:
-    if value is None:
-        return True
-    if not isinstance(value, (list, tuple)) or len(value) != 2:
-        return False
-    fraction, text = value
-    return (isinstance(fraction, (int, float)) and not isinstance(fraction, bool) and 0 <= fraction <= 1
-            and isinstance(text, str) and len(text) <= MAX_PROGRESS_TEXT)
-
-
-#: Text properties the browser writes; each keeps at most MAX_TEXT_CHARS characters.
-BROWSER_TEXT = frozenset({"stdout", "stderr", "error", "code"})
-
-
-#: Each session's budget for incomplete blobs from its browser, shared by its models.
-_session_budgets: weakref.WeakKeyDictionary[Document, Budget] = weakref.WeakKeyDictionary()
-
-
-def _session_budget(doc: Document | None) -> Budget:
-    if doc is None:
-        return Budget(SESSION_BLOB_BYTES)
-    budget = _session_budgets.get(doc)
-    if budget is None:
-        budget = _session_budgets[doc] = Budget(SESSION_BLOB_BYTES)
-    return budget
-
-
-def _session_of(doc: Document | None) -> Any:
-    ctx = doc.session_context if doc is not None else None
-    return getattr(ctx, "session", None) if ctx is not None else None
-
-
-#: The BokehLive models of each server document, to reach even once the document is gone.
-_watched: weakref.WeakKeyDictionary[Document, weakref.WeakSet[BokehLive]] = weakref.WeakKeyDictionary()
-
-
-def _watch_document(doc: Document, model: BokehLive) -> None:
-    """Fail ``model``'s pending calls when the browser goes or the session ends. The
-    document is watched once, for all its models."""
-    models = _watched.get(doc)
-    if models is not None:
-        models.add(model)
-        return
-    models = _watched[doc] = weakref.WeakSet([model])
-
-    def fail_all(reason: str) -> None:
-        for each in list(models):
-            if each._channel is not None:
-                each._channel.disconnected(reason)
-            if each._exposed is not None:
-                each._exposed.cancel_all()
-
-    def session_destroyed(session_context: Any) -> None:
-        fail_all("the Bokeh session ended before the browser answered")
-
-    doc.on_session_destroyed(session_destroyed)
-    # The session exists only once the app script has run: look at it next tick.
-    doc.add_next_tick_callback(
-        lambda: _bokeh_internals.watch_session(doc, lambda: fail_all("the browser disconnected before answering")))
 
 
 def _guarded(model: BokehLive, callback: Callable[[str, Any, Any], None]) -> Callable[[str, Any, Any], None]:
@@ -753,13 +610,3 @@ def _guarded(model: BokehLive, callback: Callable[[str, Any, Any], None]) -> Cal
             model._live_channel().callback_failed(e)
 
     return guarded
-
-
-_client_models_logged = 0
-
-
-def _log_client_model(model: BokehLive) -> None:
-    global _client_models_logged
-    _client_models_logged += 1
-    if _client_models_logged <= 10:
-        log.warning("%s", clean(f"ignoring BokehLive {model.id}: a browser added it to the document, not the app"))

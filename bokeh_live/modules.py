@@ -26,7 +26,7 @@ from typing import Any
 
 from .shared import MAX_MODULE_BYTES, MAX_MODULES_BYTES
 
-__all__ = ("ModuleFile", "collect", "module_names", "serve")
+__all__ = ("ModuleFile", "code_text", "collect", "module_names", "serve")
 
 #: The extension name under which the Bokeh server serves shipped modules.
 EXTENSION = "bokeh_live_modules"
@@ -147,3 +147,18 @@ def serve(files: list[ModuleFile]) -> None:
             temporary = path.with_suffix(f".{os.getpid()}.tmp")
             temporary.write_text(file.source, encoding="utf-8")
             temporary.replace(path)  # atomic: another process never serves half a file
+    # Under bokeh serve --dev an edit of a shipped file reloads the app like an edit of its own.
+    from tornado import autoreload
+
+    for file in files:
+        if file.origin:
+            autoreload.watch(file.origin)
+
+
+def code_text(code: Any) -> Any:
+    """``code`` given as a path or a module: its text. A string stays as it is."""
+    if isinstance(code, types.ModuleType):
+        code = getattr(code, "__file__", None) or code.__name__
+    if isinstance(code, os.PathLike):
+        return Path(code).read_text(encoding="utf-8")
+    return code

@@ -16,7 +16,7 @@ from bokeh.resources import INLINE
 
 import bokeh_live
 from bokeh_live import BokehLive, LiveError, shared
-from bokeh_live.live import BROWSER_WRITABLE, SERVER_OWNED
+from bokeh_live.boundary import BROWSER_WRITABLE, SERVER_OWNED
 
 ROOT = Path(__file__).parents[1]
 PROPS = ["code", "mode", "status", "error", "stdout", "stderr", "auto_run", "packages", "pyodide_url",
