@@ -110,7 +110,8 @@ class BokehLive(LayoutDOM):
     def _ship(self, items: Any) -> None:
         """Read the files of ``modules`` now; in a server app they are served, not sent."""
         self._shipped = collect(items)
-        self.update(module_files=[(f.path, f.sha256, None if self._served() else f.source) for f in self._shipped])
+        self.update(module_files=[(f.path, f.sha256, None if self._served() else f.source, list(f.imports))
+                                  for f in self._shipped])
         if self._served():
             serve(self._shipped)
 
@@ -296,9 +297,10 @@ class BokehLive(LayoutDOM):
     functions with ``await live.run(fn, *args)``.
     """)
 
-    module_files = List(Tuple(String, String, Nullable(String)), default=[], help="""
+    module_files = List(Tuple(String, String, Nullable(String), List(String)), default=[], help="""
     The files of ``modules``, as the browser installs them: their paths below the import
-    root, the SHA-256 of each, and their text (``None`` in a server app, which serves them).
+    root, the SHA-256 of each, their text (``None`` in a server app, which serves them), and
+    the top-level names they import (the browser loads Pyodide's packages among them first).
     Set by bokeh_live.
     """)
 
@@ -567,8 +569,9 @@ class BokehLive(LayoutDOM):
         super()._attach_document(doc)
         if under_server and self._made_here:
             sessions.watch_document(doc, self)
-            if any(source is not None for _, _, source in cast(list[tuple[str, str, Any]], self.module_files)):
-                self.update(module_files=[(f.path, f.sha256, None) for f in self._shipped])  # served instead
+            if any(file[2] is not None for file in cast(list[tuple[str, str, Any, Any]], self.module_files)):
+                # Served instead:
+                self.update(module_files=[(f.path, f.sha256, None, list(f.imports)) for f in self._shipped])
                 serve(self._shipped)
 
     def _served(self) -> bool:

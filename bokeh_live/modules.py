@@ -14,6 +14,7 @@ the text is inlined in the page. ``bokehjs_ext/modules.ts`` is the page's half, 
 
 from __future__ import annotations
 
+import ast
 import contextlib
 import hashlib
 import os
@@ -41,6 +42,9 @@ class ModuleFile:
     sha256: str
     source: str
     origin: str = ""
+    #: The top-level names its absolute imports name: the browser loads those of Pyodide's
+    #: packages first (``auto_packages``) without parsing the file itself.
+    imports: tuple[str, ...] = ()
 
 
 def collect(items: Any) -> list[ModuleFile]:
@@ -64,7 +68,7 @@ def collect(items: Any) -> list[ModuleFile]:
                 source = raw.decode("utf-8")
             except UnicodeDecodeError:
                 raise ValueError(f"modules: {relative} is not UTF-8 text") from None
-            file = ModuleFile(relative, hashlib.sha256(raw).hexdigest(), source, str(path))
+            file = ModuleFile(relative, hashlib.sha256(raw).hexdigest(), source, str(path), _imports(source, relative))
             known = files.get(relative)
             if known is not None and known.sha256 != file.sha256:
                 raise ValueError(f"modules: two different files would both be {relative} in the browser")
@@ -73,6 +77,20 @@ def collect(items: Any) -> list[ModuleFile]:
     if total > MAX_MODULES_BYTES:
         raise ValueError(f"modules: {total} bytes in all, over the limit of {MAX_MODULES_BYTES} bytes a model may ship")
     return sorted(files.values(), key=lambda f: f.path)
+
+
+def _imports(source: str, path: str) -> tuple[str, ...]:
+    try:
+        tree = ast.parse(source, path)
+    except SyntaxError as e:
+        raise ValueError(f"modules: {path} is not valid Python: {e}") from None
+    names: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            names.update(alias.name.split(".")[0] for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+            names.add(node.module.split(".")[0])
+    return tuple(sorted(names))
 
 
 def _files_of(item: Any) -> list[tuple[Path, Path]]:

@@ -85,6 +85,9 @@ export class BokehLiveView extends LayoutDOMView implements RunsHost {
     }
     this.runtime = this.model.runtime()
     this.runtime.attach(this.model.id, this.listener)
+    if (this.model.module_files.length != 0) {
+      void this.fetch_modules()
+    }
     this.channel = new Channel(this.model, (messages) => this.on_server(messages))
     this.set_status("loading")
     if (this.runtime.state == "ready") {
@@ -267,13 +270,24 @@ export class BokehLiveView extends LayoutDOMView implements RunsHost {
     this.model.browser_metrics = metrics
   }
 
+  /** The texts of the model's shipped files, asked for as soon as the view starts: their fetch
+   * overlaps Python's start. */
+  protected fetched: {files: BokehLive["module_files"], sources: ReturnType<typeof module_sources>} | null = null
+
+  protected fetch_modules(): ReturnType<typeof module_sources> {
+    const files = this.model.module_files
+    if (this.fetched?.files !== files) {
+      this.fetched = {files, sources: module_sources(files)}
+    }
+    return this.fetched.sources
+  }
+
   /** Hand the worker the files of the model's `modules`; why they cannot be had, or null. */
   protected async load_modules(): Promise<string | null> {
-    const files = this.model.module_files
-    if (files.length == 0) {
+    if (this.model.module_files.length == 0) {
       return null
     }
-    const sources = await module_sources(files)
+    const sources = await this.fetch_modules()
     if (typeof sources == "string") {
       return sources
     }
@@ -493,7 +507,7 @@ export namespace BokehLive {
     snapshot: p.Property<boolean>
     watch: p.Property<Dict<string[]>>
     modules: p.Property<string[]>
-    module_files: p.Property<[string, string, string | null][]>
+    module_files: p.Property<[string, string, string | null, string[]][]>
   }
 }
 
@@ -579,7 +593,7 @@ export class BokehLive extends LayoutDOM {
       snapshot:         [ Bool, true ],
       watch:            [ Dict(List(Str)), {} ],
       modules:          [ List(Str), [] ],
-      module_files:     [ List(Tuple(Str, Str, Nullable(Str))), [] ],
+      module_files:     [ List(Tuple(Str, Str, Nullable(Str), List(Str))), [] ],
     }))
   }
 }

@@ -21,11 +21,11 @@ export function module_url(sha256: string): string | null {
 
 /** The files of a model's `module_files` with their text, fetched where the page has none;
  * or why they cannot be had. */
-export async function module_sources(files: [string, string, string | null][]): Promise<ModuleSource[] | string> {
+export async function module_sources(files: [string, string, string | null, string[]][]): Promise<ModuleSource[] | string> {
   try {
-    return await Promise.all(files.map(async ([path, sha256, source]) => {
+    return await Promise.all(files.map(async ([path, sha256, source, imports]) => {
       if (source != null) {
-        return {path, sha256, source}
+        return {path, sha256, source, imports}
       }
       const url = module_url(sha256)
       if (url == null) {
@@ -35,7 +35,7 @@ export async function module_sources(files: [string, string, string | null][]): 
       if (!response.ok) {
         throw new Error(`${path}: HTTP ${response.status} from ${url}`)
       }
-      return {path, sha256, source: await response.text()}
+      return {path, sha256, source: await response.text(), imports}
     }))
   } catch (error) {
     return `Loading the modules this BokehLive ships failed: ${error instanceof Error ? error.message : error}`

@@ -40,8 +40,9 @@ export type Reasons = {[key: string]: string}
 /** A watched property's new value (`event` null), or a watched event's values. */
 export type Change = {target: string, attr: string | null, value: unknown, event: string | null,
   values: {[field: string]: unknown} | null}
-/** A shipped file (bokeh_live/modules.py): its path below the import root, SHA-256 and text. */
-export type ModuleSource = {path: string, sha256: string, source: string}
+/** A shipped file (bokeh_live/modules.py): its path below the import root, SHA-256, text, and
+ * the top-level names it imports. */
+export type ModuleSource = {path: string, sha256: string, source: string, imports: string[]}
 
 /** Worker -> page. All but the first seven come from Python (bokeh_live/browser/), in batches. */
 export type FromWorker =

@@ -111,8 +111,8 @@ def test_files_are_fetched_once_and_again_only_when_changed(app_server, page, tm
 
 def test_only_shipped_files_are_served_and_a_client_cannot_change_the_list(app_server, page):
     live = open_live(app_server, page, modules=[shapes], code="import shapes")
-    path, sha, source = live.module_files[0]
-    assert (path, source) == ("shapes.py", None)  # served, not in the document
+    path, sha, source, imports = live.module_files[0]
+    assert (path, source, imports) == ("shapes.py", None, ["__future__", "asyncio", "bokeh_live", "math"])
     base = f"http://127.0.0.1:{app_server.port}/static/extensions/{EXTENSION}/"
     with urllib.request.urlopen(f"{base}{sha}.py?v={sha[:16]}") as response:
         assert response.read() == Path(shapes.__file__).read_bytes()
@@ -126,7 +126,7 @@ def test_only_shipped_files_are_served_and_a_client_cannot_change_the_list(app_s
     session = pull_session(url=f"http://127.0.0.1:{app_server.port}/app", arguments={"case": case})
     try:
         forged = session.document.select_one({"name": "live"})
-        forged.module_files = [("evil.py", "0" * 64, "import os")]
+        forged.module_files = [("evil.py", "0" * 64, "import os", [])]
         forged.modules = ["os"]
         session.force_roundtrip()
         served = app_server.docs[case][-1].select_one({"name": "live"})  # that session's model, on the server

@@ -28,7 +28,7 @@ def test_modules_and_packages_ship_their_python_files_by_content():
     assert [f.path for f in collect(shapes_pkg)] == ["shapes_pkg/__init__.py", "shapes_pkg/area.py"]
     live = BokehLive(modules=[shapes, str(SHIPPED / "shapes_pkg")])
     assert live.modules == ["shapes", "shapes_pkg"]
-    assert [(p, source is not None) for p, _, source in live.module_files] == [
+    assert [(p, source is not None) for p, _, source, _ in live.module_files] == [
         ("shapes.py", True), ("shapes_pkg/__init__.py", True), ("shapes_pkg/area.py", True)]  # inline outside a server
 
 
@@ -72,7 +72,9 @@ def test_modules_install_import_and_reload_when_changed(tmp_path, monkeypatch):
     monkeypatch.setattr(_runner, "MODULES_ROOT", str(tmp_path))
     monkeypatch.setattr(sys, "path", [str(tmp_path), *sys.path])
     monkeypatch.setattr(_modules, "installed", {})
-    _modules.install([{"path": "tiny_mod/__init__.py", "sha256": "a", "source": "def f(x):\n    return x + 1\n"}])
+    _modules.install([{"path": "tiny_mod/__init__.py", "sha256": "a", "source": "def f(x):\n    return x + 1\n",
+                       "imports": ["json"]}])
+    assert _modules.unscanned[-1] == "import json\n"
     assert asyncio.run(_modules.call_function("tiny_mod", "f", [1], {})) == 2
     _modules.install([{"path": "tiny_mod/__init__.py", "sha256": "b", "source": "def f(x):\n    return 1 / 0\n"}])
     with pytest.raises(ZeroDivisionError) as info:

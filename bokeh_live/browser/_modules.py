@@ -19,7 +19,8 @@ from ..shared import MODULES_ROOT
 #: What is installed: path below MODULES_ROOT -> SHA-256 of its text.
 installed: dict[str, str] = {}
 
-#: Texts installed since runs last looked for the packages they import (auto_packages).
+#: What files installed since runs last looked for packages import, as import statements
+#: (auto_packages): the server parsed each file, so a page never parses a large one for it.
 unscanned: list[str] = []
 
 
@@ -45,7 +46,7 @@ def install(files: list[dict[str, Any]]) -> None:
         with open(target, "w", encoding="utf-8") as f:
             f.write(source)
         installed[path] = sha256
-        unscanned.append(source)
+        unscanned.append("".join(f"import {name}\n" for name in file.get("imports") or [] if str(name).isidentifier()))
         changed.add(parts[0].removesuffix(".py"))
     if changed:
         importlib.invalidate_caches()

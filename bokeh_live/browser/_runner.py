@@ -22,13 +22,20 @@ from ._state import ModelState, emit, encode_for_server
 #: Top-level import names already looked up in Pyodide's lockfile.
 _imports_tried: set[str] = set()
 
+#: Code texts already looked through (the newest kept): calls repeat the same code often.
+_scanned: dict[str, None] = {}
+
 
 async def load_imports(code: str) -> None:
     """Load the packages of Pyodide's lockfile that ``code`` imports and that are not loaded,
     as ``import numpy`` needs. Each name is looked up once; a package that fails to load is
     said on stderr, and the import then fails as it would."""
-    if "import" not in code:
+    if "import" not in code or code in _scanned:
         return
+    if len(code) <= COMPILED_MAX_CHARS:
+        _scanned[code] = None
+        if len(_scanned) > COMPILED_ENTRIES:
+            del _scanned[next(iter(_scanned))]
     try:
         from pyodide.code import find_imports
     except ImportError:  # not in Pyodide (CPython runs this module's tests)

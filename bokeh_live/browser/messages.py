@@ -109,6 +109,7 @@ class ModuleSource(TypedDict):
     path: str  # below the import root: "pkg/sub.py"
     sha256: str
     source: str
+    imports: list[str]  # the top-level names it imports (the server parsed it)
 
 
 class Modules(TypedDict):
