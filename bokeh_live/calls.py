@@ -51,6 +51,10 @@ class ExposedFunctions:
                              f"not {name!r}")
         if not timeout > 0:
             raise ValueError(f"timeout must be positive, not {timeout!r}")
+        if getattr(fn, "nolock", False) and callable(getattr(fn, "__wrapped__", None)):
+            # Bokeh's without_document_lock drops the function's value: call what it wraps
+            # (a coroutine function runs without the lock here anyway).
+            fn = fn.__wrapped__  # type: ignore[attr-defined]
         self.functions[name] = _Function(fn, float(timeout))
 
     def handle(self, message: Call) -> None:

@@ -5,6 +5,7 @@
  */
 import type {Document} from "@bokehjs/document"
 import type {ModelEvent} from "@bokehjs/core/bokeh_events"
+import {Receiver} from "@bokehjs/protocol/receiver"
 
 /**
  * Whether the document's changes and events reach a server. BokehJS (3.9) says so nowhere
@@ -57,4 +58,28 @@ export function event_values(event: ModelEvent): {[field: string]: unknown} {
   const values = (event as unknown as {event_values?: {[field: string]: unknown}}).event_values ?? {}
   const {model: _, ...fields} = values
   return fields
+}
+
+const healed = new WeakSet<Document>()
+
+/**
+ * BokehJS (3.9) keeps a connection's message receiver across reconnections: a link dropped in
+ * the middle of a message (the chunks of a large array, say) leaves it expecting the rest, so
+ * every message of the new connection fails to parse, and the close it then tries (code
+ * 1002, which browsers refuse from a page) leaves the socket open: the page is wedged for
+ * good. When a document's connection is lost, give it a fresh receiver before it reconnects.
+ */
+export function heal_reconnections(doc: Document | null): void {
+  if (doc == null || healed.has(doc)) {
+    return
+  }
+  healed.add(doc)
+  doc.on_event("connection_lost", (_doc: unknown, event: unknown) => {
+    const connection = (event as {connection?: WeakRef<object>}).connection?.deref() as {_receiver?: unknown} | undefined
+    if (connection != null && "_receiver" in connection) {
+      connection._receiver = new Receiver()
+    } else {
+      console.warn("bokeh_live: this BokehJS has no message receiver to reset on a lost connection")
+    }
+  })
 }

@@ -24,7 +24,7 @@ import {Channel} from "./channel"
 import {Pending} from "./pending"
 import {Runs, STOPPED} from "./runs"
 import type {RunsHost} from "./runs"
-import {has_server} from "./bokeh_internals"
+import {has_server, heal_reconnections} from "./bokeh_internals"
 import {save_code, saved_code} from "./persist"
 import {BROWSER_METRICS, COMPLETE_TIMEOUT_MS, MAX_MESSAGE_BYTES, MODES, PHASES, STATUSES, THEMES, VERSION} from "./shared"
 import {CSS, LiveUI, default_width} from "./ui"
@@ -83,6 +83,7 @@ export class BokehLiveView extends LayoutDOMView implements RunsHost {
     if (saved != null && saved != this.model.code) {
       this.model.code = saved
     }
+    heal_reconnections(this.model.document)
     this.runtime = this.model.runtime()
     this.runtime.attach(this.model.id, this.listener)
     if (this.model.module_files.length != 0) {

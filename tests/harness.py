@@ -61,9 +61,11 @@ class AppServer:
     documents the server creates for it are kept so the test can inspect the server side.
     """
 
-    def __init__(self, *, isolate: bool = False, headers: bool = False) -> None:
+    def __init__(self, *, isolate: bool = False, headers: bool = False, origins: tuple[str, ...] = ()) -> None:
         """``headers``: bokeh_live's response headers (CORS on its files), as
-        ``python -m bokeh_live serve`` sends them; ``isolate`` adds cross-origin isolation."""
+        ``python -m bokeh_live serve`` sends them; ``isolate`` adds cross-origin isolation;
+        ``origins``: more hosts pages may come from (``127.0.0.1:<port>`` of a proxy)."""
+        self.origins = origins
         self.port = free_port()
         self.isolate = isolate
         self.headers = headers or isolate
@@ -83,7 +85,8 @@ class AppServer:
         # on a busy machine a cold page takes seconds to open its websocket.
         self.server = Server(
             {"/app": Application(handler)}, io_loop=IOLoop.current(), port=self.port,
-            address="127.0.0.1", allow_websocket_origin=[f"127.0.0.1:{self.port}", f"localhost:{self.port}"],
+            address="127.0.0.1", allow_websocket_origin=[f"127.0.0.1:{self.port}", f"localhost:{self.port}",
+                                                         *self.origins],
             unused_session_lifetime_milliseconds=8_000, check_unused_sessions_milliseconds=1_000,
         )
         if self.headers:

@@ -7,6 +7,7 @@ import logging
 
 import numpy as np
 import pytest
+from bokeh.document import without_document_lock
 from bokeh.models import Div
 from test_messaging import open_live, run
 
@@ -53,8 +54,16 @@ def test_browser_code_calls_what_the_server_exposes(app_server, page):
     def blob(doc, note):
         return (lambda start, stop: bytes(range(256))[start:stop],)
 
+    def unlocked(doc, note):
+        @without_document_lock  # (Bokeh's decorator drops values: what it wraps is called instead)
+        async def unlocked(x):
+            await asyncio.sleep(0.01)
+            return x * 2
+        return (unlocked,)
+
     live = open_live(app_server, page, code="import bokeh_live",
-                     extra=exposing(add=add, rows=rows, blob=blob))
+                     extra=exposing(add=add, rows=rows, blob=blob, unlocked=unlocked))
+    assert run(app_server, live, "await bokeh_live.call('unlocked', 21)") == 42
     assert run(app_server, live, "await bokeh_live.call('add', 2, b=40)") == 42
     assert live.document.select_one({"name": "note"}).text == "added 2 and 40"
     got = run(app_server, live, "r = await bokeh_live.call('rows', 5)\n"

@@ -1,0 +1,133 @@
+"""Faults in the middle: a TCP proxy of the tests' own (tests/faults.py) between Chromium and a
+real Bokeh server cuts, stalls and slows the link while things are in flight. Whatever was in
+flight ends exactly once, with an error that says what happened, and the page answers again
+without a reload."""
+from __future__ import annotations
+
+import asyncio
+import time
+
+import numpy as np
+import pytest
+from faults import FaultProxy
+
+from bokeh_live import BokehLive, LiveError
+from harness import PYODIDE_TIMEOUT, AppServer, free_port, wait_for
+
+pytestmark = pytest.mark.browser
+
+MB = 2**20
+
+
+@pytest.fixture(scope="module")
+def link():
+    """A Bokeh server reached through the fault proxy."""
+    port = free_port()
+    server = AppServer(origins=(f"127.0.0.1:{port}",))
+    proxy = FaultProxy(server.port, port)
+    yield server, proxy
+    proxy.stop()
+    server.stop()
+
+
+def open_through(link, page, **props):
+    """A page of one BokehLive ("live") loaded through the proxy; waits until it is ready."""
+    server, proxy = link
+    proxy.restore()
+
+    def build(doc):
+        doc.add_root(BokehLive(name="live", mode="app", max_message_size=256 * MB, **props))
+
+    url = server.app(build)
+    page.get(url.replace(f":{server.port}/", f":{proxy.port}/"))
+    live = server.doc(url).select_one({"name": "live"})
+    wait_for(lambda: live.status == "ready", PYODIDE_TIMEOUT, what="the page to be ready")
+    return live
+
+
+def call(server, live, code, timeout=30.0, **kwargs):
+    return asyncio.run_coroutine_threadsafe(live.run_python(code, timeout=timeout, **kwargs), server.loop)
+
+
+def answers_again(server, live, within=60.0):
+    """The page answers a call again (it reconnects by itself); returns how long that took."""
+    start = time.monotonic()
+
+    def answered():
+        try:
+            return call(server, live, "x + 41", timeout=5).result(30) == 42
+        except (LiveError, TimeoutError):
+            return False
+    wait_for(answered, within, interval=0.2, what="the page to answer again")
+    return time.monotonic() - start
+
+
+def test_a_cut_in_the_middle_of_a_large_array_to_the_browser_leaves_a_page_that_answers(link, page):
+    """The link drops while a 64 MB array is on its way: BokehJS's message receiver was left
+    expecting the rest of the message, and no message of the new connection parsed again."""
+    server, proxy = link
+    live = open_through(link, page, code="x = 1")
+    pending = call(server, live, "len(a)", timeout=60, a=np.ones(8 * MB))  # 64 MB, in chunks
+    proxy.cut_after(20 * MB, "down")
+    with pytest.raises(LiveError, match="disconnected"):
+        pending.result(90)
+    answers_again(server, live)
+    assert call(server, live, "len(a)", a=np.ones(MB)).result(60) == MB  # large values travel again
+
+
+def test_a_cut_in_the_middle_of_a_large_reply_frees_what_arrived_and_the_page_answers(link, page):
+    server, proxy = link
+    live = open_through(link, page, code="x = 1\nbig = bytes(48 * 2**20)")
+    pending = call(server, live, "big", timeout=60)
+    proxy.cut_after(16 * MB, "up")
+    with pytest.raises(LiveError, match="disconnected"):
+        pending.result(90)
+    assert live._channel._assembler.held == 0  # the half-received blob is gone at once
+    answers_again(server, live)
+    assert len(call(server, live, "big", timeout=60).result(90)) == 48 * MB
+
+
+def test_a_cut_while_browser_code_waits_for_the_server_ends_both_calls(link, page):
+    server, proxy = link
+    live = open_through(link, page, code="import bokeh_live\nx = 1")
+
+    async def slow():
+        await asyncio.sleep(2)
+        return "late"
+
+    live.expose(slow)
+    pending = call(server, live, "await bokeh_live.call('slow', timeout=20)")
+    time.sleep(0.5)  # the browser's call is on the server now
+    assert proxy.cut() >= 1
+    with pytest.raises(LiveError, match="disconnected"):
+        pending.result(30)
+    answers_again(server, live)
+    assert call(server, live, "await bokeh_live.call('slow', timeout=20)").result(60) == "late"
+
+
+def test_a_cut_while_python_starts_leaves_a_page_that_starts(link, page):
+    server, proxy = link
+    proxy.restore()
+
+    def build(doc):
+        doc.add_root(BokehLive(name="live", mode="app", code="x = 1"))
+
+    url = server.app(build)
+    page.get(url.replace(f":{server.port}/", f":{proxy.port}/"))
+    live = server.doc(url).select_one({"name": "live"})
+    wait_for(lambda: live.status == "loading", 60, what="Python to be starting")
+    proxy.cut()
+    answers_again(server, live, within=PYODIDE_TIMEOUT)
+
+
+def test_a_silent_link_times_calls_out_and_the_page_answers_once_it_is_back(link, page):
+    """A half-open link (a proxy that stopped forwarding): Bokeh sees no disconnection, so a call
+    ends at its timeout; when the link is replaced, the page answers again."""
+    server, proxy = link
+    live = open_through(link, page, code="x = 1")
+    proxy.blackhole()
+    pending = call(server, live, "x", timeout=2)
+    with pytest.raises(TimeoutError):
+        pending.result(30)
+    proxy.restore()  # the stalled connections are dropped, as a timeout of the proxy would
+    answers_again(server, live)
