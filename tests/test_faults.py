@@ -131,3 +131,73 @@ def test_a_silent_link_times_calls_out_and_the_page_answers_once_it_is_back(link
         pending.result(30)
     proxy.restore()  # the stalled connections are dropped, as a timeout of the proxy would
     answers_again(server, live)
+
+
+def storm(server, proxy, live, rng, rounds, max_mb):
+    """Rounds of mixed calls in flight (small values, arrays checked by their SHA-256, calls the
+    other way) while the proxy injects a random fault; returns how the calls ended."""
+    import hashlib
+    import threading
+
+    outcomes = {"ok": 0, "wrong": 0, "LiveError": 0, "TimeoutError": 0, "faults": []}
+    for _ in range(rounds):
+        expected = []
+        for _ in range(rng.randint(3, 8)):
+            kind = rng.choice(["small", "array", "call"])
+            v = rng.randint(0, 10**9)
+            if kind == "small":
+                expected.append((call(server, live, "v * 2", timeout=20, v=v), 2 * v))
+            elif kind == "call":
+                expected.append((call(server, live, "await bokeh_live.call('double', v)", timeout=20, v=v), 2 * v))
+            else:
+                data = np.random.default_rng(v).integers(0, 255, rng.choice([1, 2, max_mb]) * MB, dtype=np.uint8)
+                expected.append((call(server, live, "digest(a)", timeout=30, a=data),
+                                 hashlib.sha256(data.tobytes()).hexdigest()))
+        fault = rng.choice(["none", "cut", "cut_after", "throttle", "blackhole"])
+        outcomes["faults"].append(fault)
+        delay = rng.uniform(0, 0.3)
+        if fault == "cut":
+            threading.Timer(delay, proxy.cut).start()
+        elif fault == "cut_after":
+            proxy.cut_after(rng.randint(1, 3 * MB), rng.choice(["up", "down"]))
+        elif fault == "throttle":
+            proxy.throttle(rng.choice([2, 8]) * MB, latency=rng.choice([0, 0.05]))
+        elif fault == "blackhole":
+            threading.Timer(delay, proxy.blackhole).start()
+            threading.Timer(delay + 1.0, proxy.restore).start()  # a stall a proxy's timeout ends
+        for future, value in expected:
+            try:
+                outcomes["ok" if future.result(120) == value else "wrong"] += 1
+            except (LiveError, TimeoutError) as e:
+                outcomes[type(e).__name__] += 1
+        time.sleep(1.2)  # let a timer's fault land before the next round
+        proxy.restore()
+        answers_again(server, live, within=120)
+    return outcomes
+
+
+STORM_CODE = """
+import hashlib, bokeh_live
+x = 1
+def digest(a):
+    return hashlib.sha256(bytes(a)).hexdigest()
+"""
+
+
+def test_a_seeded_storm_of_calls_and_faults_loses_nothing(link, page):
+    import random
+
+    from bokeh_live.chunks import PROCESS_BUDGET
+
+    server, proxy = link
+    live = open_through(link, page, code=STORM_CODE)
+    live.expose(lambda v: 2 * v, name="double")
+    budget = PROCESS_BUDGET.used
+    outcomes = storm(server, proxy, live, random.Random(2026), rounds=12, max_mb=4)
+    assert outcomes["wrong"] == 0, outcomes  # every value that arrived is the one sent
+    assert outcomes["ok"] > 0 and outcomes["LiveError"] + outcomes["TimeoutError"] > 0, outcomes  # faults did land
+    assert len(live._channel.pending) == 0  # every call ended, once
+    wait_for(lambda: live._channel._assembler is None or live._channel._assembler.held == 0, 30,
+             what="half-received blobs to be freed")
+    assert PROCESS_BUDGET.used == budget
+    assert call(server, live, "digest(a)", a=np.zeros(MB, dtype=np.uint8)).result(60)  # and the page works
