@@ -55,8 +55,9 @@ MAX_OUTBOX_MESSAGES = 10_000
 #: ``BokehLive.metrics()`` takes the median round trip of this many newest calls.
 ROUND_TRIPS_KEPT = 100
 #: A call's timeout does not count the time Python spends starting (or restarting, or loading
-#: packages) on the page, up to this many seconds per call: the runtime's own limit on a
-#: package load. Every call still ends: a page that says "loading" forever costs this at most.
+#: packages) on the page, nor the time its request and reply take on the link, up to this
+#: many seconds each per call: the runtime's own limit on a package load. Every call still
+#: ends: a page that says "loading" forever, or a link that never drains, costs this at most.
 MAX_START_WAIT = 300.0
 
 #: Refusals logged per model before its log goes quiet, and per process per minute.
@@ -217,6 +218,7 @@ class _Outgoing:
     inline: int
     size: int
     request_id: str | None = None
+    binary: bool = False  # it carries bytes or arrays: the page says when it has arrived
 
 
 @dataclass
@@ -244,6 +246,11 @@ class Channel:
     round_trips: deque[float] = field(default_factory=lambda: deque(maxlen=ROUND_TRIPS_KEPT))  # seconds
     #: The time the page has said "loading" (Python starting): calls do not count it.
     loading: PausableClock = field(default_factory=PausableClock)
+    #: By request that carries binary data: when it was handed to Bokeh, and when the page
+    #: said it had arrived (None: not yet).
+    _transit: dict[str, list[float | None]] = field(default_factory=dict)
+    #: By request: when the page said its (chunked) reply is on its way.
+    _incoming: dict[str, float] = field(default_factory=dict)
     _outbox: deque[_Outgoing] = field(default_factory=deque)
     _outbox_bytes: int = 0
     _flush_scheduled: bool = False
@@ -280,7 +287,7 @@ class Channel:
                 f"{message['type']} message refused: the browser has not taken the {len(self._outbox)} messages "
                 f"({self._outbox_bytes} bytes) posted before it, so the outbox is full"
             )
-        self._outbox.append(_Outgoing(encoded, encoder.chunks, inline, size.total, request_id))
+        self._outbox.append(_Outgoing(encoded, encoder.chunks, inline, size.total, request_id, size.binary > 0))
         self._outbox_bytes += size.total
         self.counts["messages_sent"] += 1
         self.counts["bytes_sent"] += size.total
@@ -294,12 +301,18 @@ class Channel:
         request_id, future = self.pending.open()
         self.counts["calls"] += 1
         start = time.perf_counter()
+
+        def paused() -> float:
+            # The clock stops while the request is on its way (a large one takes what the link
+            # needs), while Python starts on the page (a call made during a restart or a
+            # package load), and while a large reply arrives.
+            arriving = time.perf_counter() - self._incoming.get(request_id, time.perf_counter())
+            return self._transit_seconds(request_id) + min(arriving, MAX_START_WAIT) + self.loading.paused_seconds()
+
         try:
             self.post(cast(RunPython, {**message, "request_id": request_id}), request_id)
-            # The clock stops while Python starts on the page: a call made during a
-            # (re)start or a package load is not timed out by the wait for it.
-            result = await self.pending.wait(request_id, timeout, paused=self.loading.paused_seconds,
-                                             max_pause=MAX_START_WAIT, abandoned=self._cancel)
+            result = await self.pending.wait(request_id, timeout, paused=paused, max_pause=3 * MAX_START_WAIT,
+                                             abandoned=self._cancel)
             self.round_trips.append(time.perf_counter() - start)
             return result
         except LiveError:
@@ -313,6 +326,15 @@ class Channel:
         finally:
             # A request that never got to wait (the post raised) ends here too.
             self.pending.forget(request_id)
+            self._transit.pop(request_id, None)
+            self._incoming.pop(request_id, None)
+
+    def _transit_seconds(self, request_id: str) -> float:
+        """How long the request has been, or was, on its way to the page (at most MAX_START_WAIT)."""
+        transit = self._transit.get(request_id)
+        if transit is None or transit[0] is None:
+            return 0.0
+        return min((transit[1] or time.perf_counter()) - transit[0], MAX_START_WAIT)
 
     def note_status(self, status: str) -> None:
         """The page's ``status`` changed: keep count of the time it spends loading."""
@@ -350,6 +372,8 @@ class Channel:
                 if item.request_id not in self.pending:
                     continue  # the call ended before it left: never send a stale request
                 self.pending.mark_sent(item.request_id)
+                if item.binary:  # on its way until the page says it arrived ("received")
+                    self._transit[item.request_id] = [time.perf_counter(), None]
             for chunk in item.chunks:
                 make_room(chunk_size(chunk))
                 chunks.append(chunk)
@@ -426,9 +450,11 @@ class Channel:
         except (ValueError, RecursionError) as e:  # Refused is a ValueError
             self.refuse(f"message refused: {e}")
             return
-        self.counts["messages_received"] += 1
-        self.counts["bytes_received"] += decoder.size.total
         message = parse_client_message(value)
+        if isinstance(message, Rejected) or message["type"] not in ("received", "sending"):
+            # (A call's transport notices are not messages of the app's.)
+            self.counts["messages_received"] += 1
+            self.counts["bytes_received"] += decoder.size.total
         if isinstance(message, Rejected):
             self.refuse(message.reason)
         elif message["type"] == "view":
@@ -437,6 +463,13 @@ class Channel:
                                   "back/forward cache); calls fail until it is shown again")
             else:
                 self._view_ready()
+        elif message["type"] == "sending":
+            if message["request_id"] in self.pending:  # (an unknown id changes nothing)
+                self._incoming.setdefault(message["request_id"], time.perf_counter())
+        elif message["type"] == "received":
+            transit = self._transit.get(message["request_id"])
+            if transit is not None and transit[1] is None:
+                transit[1] = time.perf_counter()
         elif message["type"] in ("output", "call"):
             try:
                 self.deliver(message)

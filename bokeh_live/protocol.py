@@ -4,8 +4,8 @@ Every message is a dict tagged by ``type``. The message types are named here and
 else on the Python side; ``bokehjs_ext/protocol.ts`` is the TypeScript twin, and
 ``tests/test_protocol.py`` keeps the two lists equal. PanelLive's five types
 (``server_data``, ``run_python``, ``output``, ``run_python_result``, ``run_python_error``)
-keep their shapes; ``cancel``, ``interrupt``, ``restart``, ``view`` and the calls the other
-way (``call``, ``call_result``, ``call_error``) are ours.
+keep their shapes; ``cancel``, ``interrupt``, ``restart``, ``view``, ``received``,
+``sending`` and the calls the other way (``call``, ``call_result``, ``call_error``) are ours.
 
 Messages travel in batches on two Bokeh events of the model: :class:`ServerMessages`
 (server to browser, sent with ``document.callbacks.send_event``) and
@@ -138,10 +138,26 @@ class Call(TypedDict):
     kwargs: dict[str, Any]
 
 
-ClientMessage = Output | RunPythonResult | RunPythonError | ViewState | Call
+class Received(TypedDict):
+    """The call ``request_id``, which brought binary data, has arrived whole: its clock starts
+    now, not when the server let it go (a large one on a slow link takes what the link needs)."""
+
+    type: Literal["received"]
+    request_id: str
+
+
+class Sending(TypedDict):
+    """The reply to ``request_id`` is on its way, in chunks: the call's clock stops until it
+    has arrived (a large reply on a slow link is not timed out by its own transfer)."""
+
+    type: Literal["sending"]
+    request_id: str
+
+
+ClientMessage = Output | RunPythonResult | RunPythonError | ViewState | Call | Received | Sending
 
 SERVER_MESSAGE_TYPES = ("server_data", "run_python", "cancel", "interrupt", "restart", "call_result", "call_error")
-CLIENT_MESSAGE_TYPES = ("output", "run_python_result", "run_python_error", "view", "call")
+CLIENT_MESSAGE_TYPES = ("output", "run_python_result", "run_python_error", "view", "call", "received", "sending")
 
 
 # --- the two Bokeh events that carry batches ------------------------------------------------
@@ -222,11 +238,17 @@ def parse_client_message(msg: Any) -> ClientMessage | Rejected:
     if kind == "call":
         return _parse_call(msg)
 
-    if kind not in ("run_python_result", "run_python_error"):
+    if kind not in ("run_python_result", "run_python_error", "received", "sending"):
         return Rejected(f"unknown message type {str(kind)[:40]!r}")
     rid = _request_id(msg)
     if rid is None:
         return Rejected(f"{kind!r} needs a string request_id of 1 to {MAX_ID_LENGTH} characters")
+
+    if kind in ("received", "sending"):
+        if msg.keys() != {"type", "request_id"}:
+            return Rejected(f"{kind!r} takes type, request_id; got {_keys(msg)}")
+        return Received(type="received", request_id=rid) if kind == "received" else Sending(type="sending",
+                                                                                            request_id=rid)
 
     if kind == "run_python_result":
         if msg.keys() != {"type", "request_id", "result"}:

@@ -20,6 +20,9 @@ export interface ChannelModel extends HasProps {
   trigger_event(event: ClientMessages): void
 }
 
+/** A reply of more bytes than this says it is on its way before it leaves ("sending"). */
+const LARGE_REPLY_BYTES = 64 * 1024
+
 export class Channel {
   protected outbox: ClientMessage[] = []
   protected flush_scheduled = false
@@ -49,9 +52,15 @@ export class Channel {
     for (const {messages, chunks} of this.model.inbox.splice(0)) {
       const restored: ServerMessage[] = []
       chunks.forEach((chunk) => this.blobs.add(chunk))
+      // A call that brought binary data says it has arrived: its clock on the server starts
+      // now, not when the server let it go (a large one on a slow link takes what it needs).
+      const carried = this.blobs.held != 0
       for (const message of messages) {
         try {
           restored.push(from_server(message, this.blobs) as ServerMessage)
+          if (message.type == "run_python" && (carried || has_binary(message.kwargs))) {
+            this.send({type: "received", request_id: message.request_id})
+          }
         } catch (error) {
           console.error("bokeh_live: a message from the server was dropped:", error)
         }
@@ -78,12 +87,23 @@ export class Channel {
       }
       size += n
     }
+    const outgoing: [{value: ClientMessage, bytes: number}, Chunk[]][] = []
     for (const message of this.outbox.splice(0)) {
       const pieces: Chunk[] = []
       const encoded = as_sent(message, pieces)
-      if (encoded == null) {
-        continue
+      if (encoded != null) {
+        outgoing.push([encoded, pieces])
       }
+    }
+    // A large reply tells the server it is on its way, in an event of its own that arrives
+    // before it: the call's clock then stops while the link carries it.
+    const sending: ClientMessage[] = outgoing
+      .filter(([{value, bytes}, pieces]) => (pieces.length != 0 || bytes > LARGE_REPLY_BYTES) && "request_id" in value)
+      .map(([{value}]) => ({type: "sending", request_id: (value as {request_id: string}).request_id}))
+    if (sending.length != 0) {
+      this.model.trigger_event(new ClientMessages(this.model, sending))
+    }
+    for (const [encoded, pieces] of outgoing) {
       for (const chunk of pieces) {
         make_room(chunk.data.byteLength)
         chunks.push(chunk)
@@ -95,6 +115,18 @@ export class Channel {
       this.model.trigger_event(new ClientMessages(this.model, messages, chunks))
     }
   }
+}
+
+/** Whether `value` holds bytes or arrays, as Bokeh hands them over (a server's binary buffers). */
+function has_binary(value: unknown, depth: number = 0): boolean {
+  if (value instanceof ArrayBuffer || ArrayBuffer.isView(value)) {
+    return true
+  }
+  if (value == null || typeof value != "object" || depth > 64) {
+    return false
+  }
+  const items = value instanceof Map ? [...value.values()] : Array.isArray(value) ? value : Object.values(value)
+  return items.some((item) => has_binary(item, depth + 1))
 }
 
 /**

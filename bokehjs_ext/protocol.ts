@@ -26,12 +26,14 @@ export type RunPythonResult = {type: "run_python_result", request_id: string, re
 export type RunPythonError = {type: "run_python_error", request_id: string, error: string, error_type: string}
 export type ViewState = {type: "view", state: "hidden" | "shown"}
 export type Call = {type: "call", call_id: string, name: string, args: unknown[], kwargs: {[name: string]: unknown}}
-export type ClientMessage = Output | RunPythonResult | RunPythonError | ViewState | Call
+export type Received = {type: "received", request_id: string}
+export type Sending = {type: "sending", request_id: string}
+export type ClientMessage = Output | RunPythonResult | RunPythonError | ViewState | Call | Received | Sending
 
 export const SERVER_MESSAGE_TYPES: readonly ServerMessage["type"][] = [
   "server_data", "run_python", "cancel", "interrupt", "restart", "call_result", "call_error"]
 export const CLIENT_MESSAGE_TYPES: readonly ClientMessage["type"][] = [
-  "output", "run_python_result", "run_python_error", "view", "call"]
+  "output", "run_python_result", "run_python_error", "view", "call", "received", "sending"]
 
 /**
  * A batch from the server, sent with `document.callbacks.send_event`. `chunks` carry the

@@ -19,8 +19,13 @@ import {to_worker} from "./values"
 
 export const PYODIDE_CDN = `https://cdn.jsdelivr.net/pyodide/v${PYODIDE_VERSION}/full/`
 
-/** How long a run may ignore a cancel before it is interrupted, then before the worker goes. */
-const CANCEL_GRACE_MS = 100
+/**
+ * How long a run may ignore a cancel before it is interrupted, then before the worker goes.
+ * A run waiting at an await ends as soon as the worker reads the cancel; on a loaded machine
+ * that can take a while, and taking a waiting run for a busy one costs a restart (every
+ * model's code runs again): so the grace is generous next to the few milliseconds it takes.
+ */
+const CANCEL_GRACE_MS = 500
 const INTERRUPT_GRACE_MS = 1000
 /** Package loads and Pyodide's start each have an end. */
 const LOAD_TIMEOUT_MS = 300_000

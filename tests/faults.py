@@ -150,15 +150,36 @@ class FaultProxy:
 
     async def _pipe(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, direction: str,
                     link: _Link) -> None:
+        """Forward one direction: bytes are read as they come and delivered ``latency`` later
+        (pipelined, as on a real link), paced to the rate."""
+        queue: asyncio.Queue[tuple[float, bytes] | None] = asyncio.Queue()
+        deliver = asyncio.ensure_future(self._deliver(queue, writer, direction, link))
+        link.tasks.append(deliver)
         try:
             while True:
                 data = await reader.read(READ_BYTES)
                 if not data:
                     break
+                await queue.put((time.monotonic() + self._latency, data))
+        except (ConnectionError, asyncio.CancelledError, OSError):
+            pass
+        finally:
+            await queue.put(None)
+
+    async def _deliver(self, queue: asyncio.Queue[tuple[float, bytes] | None], writer: asyncio.StreamWriter,
+                       direction: str, link: _Link) -> None:
+        try:
+            while True:
+                item = await queue.get()
+                if item is None:
+                    break
+                due, data = item
                 while self._blackholed:
                     await asyncio.sleep(0.01)
                 if link not in self.links:
                     return
+                if due > time.monotonic():
+                    await asyncio.sleep(due - time.monotonic())
                 limit = self._cut_after[direction]
                 if limit is not None and self.bytes[direction] + len(data) >= limit:
                     keep = max(0, limit - self.bytes[direction])
@@ -170,17 +191,12 @@ class FaultProxy:
                     # Graceful: the receiver gets exactly the bytes up to the cut, mid-message.
                     self._cut_all(graceful=True)
                     return
-                if self._latency:
-                    await asyncio.sleep(self._latency)
-                if self._rate:
-                    started = time.monotonic()
-                    writer.write(data)
-                    await writer.drain()
-                    await asyncio.sleep(max(0.0, len(data) / self._rate - (time.monotonic() - started)))
-                else:
-                    writer.write(data)
-                    await writer.drain()
+                started = time.monotonic()
+                writer.write(data)
+                await writer.drain()
                 self.bytes[direction] += len(data)
+                if self._rate:
+                    await asyncio.sleep(max(0.0, len(data) / self._rate - (time.monotonic() - started)))
         except (ConnectionError, asyncio.CancelledError, OSError):
             pass
         finally:

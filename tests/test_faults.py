@@ -201,3 +201,16 @@ def test_a_seeded_storm_of_calls_and_faults_loses_nothing(link, page):
              what="half-received blobs to be freed")
     assert PROCESS_BUDGET.used == budget
     assert call(server, live, "digest(a)", a=np.zeros(MB, dtype=np.uint8)).result(60)  # and the page works
+
+
+def test_on_a_slow_link_large_values_arrive_both_ways_and_timeouts_count_only_the_browser(link, page):
+    """1 MB/s with 200 ms of latency: 3 MB each way take longer than the calls' timeouts, which
+    count the browser's time, not the link's."""
+    server, proxy = link
+    live = open_through(link, page, code="x = 1\nbig = bytes(3 * 2**20)")
+    proxy.throttle(MB, latency=0.2)
+    started = time.monotonic()
+    assert call(server, live, "len(a)", timeout=1.5, a=np.ones(3 * MB // 8)).result(120) == 3 * MB // 8
+    assert len(call(server, live, "big", timeout=1.5).result(120)) == 3 * MB
+    assert time.monotonic() - started > 5  # the link really was slower than the timeouts
+    proxy.restore()

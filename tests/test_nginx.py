@@ -101,3 +101,32 @@ def test_pyodide_is_served_from_the_proxys_cache(deployment, page):
     time.sleep(0.2)
     code, headers, cached = proxy.fetch(path)
     assert code == 200 and headers["X-Cache-Status"] == "HIT" and cached == first
+
+
+def test_a_rolling_restart_leaves_open_pages_working(tmp_path, page):
+    """Stopping the process that holds a page's session (a deploy, one process at a time):
+    the page reconnects through nginx to the other process, which starts a session for it,
+    and its calls answer there without a reload."""
+    (tmp_path / "app.py").write_text(APP)
+    proxy_port = free_port()
+    args = ("--use-xheaders", "--allow-websocket-origin", f"127.0.0.1:{proxy_port}")
+    servers = [BokehServe(tmp_path / "app.py", module="bokeh_live", args=args) for _ in range(2)]
+    proxy = Nginx(proxy_port, [s.port for s in servers], Path(tempfile.mkdtemp(dir=tmp_path)))
+    try:
+        page.get(proxy.url("app"))
+
+        def report():
+            text = page.execute_script("const d = window.Bokeh && Bokeh.documents[0];"
+                                       "const r = d && d.get_model_by_name('report'); return r && r.text")
+            return json.loads(text) if text else None
+
+        first = wait_for(report, PYODIDE_TIMEOUT + 30, what="the first process's report")
+        holder = next(s for s in servers if f"in {first['pid']}" in s.output())
+        holder.stop()
+        again = wait_for(lambda: (r := report()) and r["pid"] != first["pid"] and r, PYODIDE_TIMEOUT + 60,
+                         what="a report from the other process, after the page reconnected")
+        assert again["sum"] == 45  # its calls answer: the page works, with no reload
+    finally:
+        proxy.stop()
+        for server in servers:
+            server.stop()

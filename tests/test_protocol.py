@@ -60,6 +60,8 @@ GOOD = [
     {"type": "view", "state": "hidden"},
     {"type": "view", "state": "shown"},
     {"type": "call", "call_id": "call-1", "name": "query", "args": [1, "a"], "kwargs": {"limit": 10}},
+    {"type": "sending", "request_id": "abc"},
+    {"type": "received", "request_id": "abc"},
 ]
 
 
@@ -92,6 +94,8 @@ BAD = [
     ({"type": "run_python_error", "request_id": "abc", "error": "e", "error_type": "not an id!"}, "identifier"),
     ({"type": "view", "state": "gone"}, "'hidden' or 'shown'"),
     ({"type": "view", "state": "hidden", "x": 1}, "'hidden' or 'shown'"),
+    ({"type": "sending"}, "needs a string request_id"),
+    ({"type": "sending", "request_id": "abc", "x": 1}, "'sending' takes type, request_id"),
 ]
 
 

@@ -57,7 +57,7 @@ def test_every_server_page_message_is_documented_with_exactly_its_fields():
         hints = typing.get_type_hints(cls)
         tag = hints["type"].__args__[0]
         assert doc.get(tag) == set(hints), f"docs/protocol.md shows {tag!r} with {doc.get(tag)}, not {set(hints)}"
-    assert len(classes) == len(protocol.SERVER_MESSAGE_TYPES) + len(protocol.CLIENT_MESSAGE_TYPES) == 12
+    assert len(classes) == len(protocol.SERVER_MESSAGE_TYPES) + len(protocol.CLIENT_MESSAGE_TYPES) == 14
 
 
 def test_every_page_worker_message_is_documented_with_exactly_its_fields():
