@@ -214,3 +214,36 @@ def test_on_a_slow_link_large_values_arrive_both_ways_and_timeouts_count_only_th
     assert len(call(server, live, "big", timeout=1.5).result(120)) == 3 * MB
     assert time.monotonic() - started > 5  # the link really was slower than the timeouts
     proxy.restore()
+
+
+# --- the host: memory and a frozen tab ----------------------------------------------------------
+
+def test_code_that_runs_out_of_memory_leaves_a_page_that_answers(app_server, page):
+    from test_messaging import open_live, run
+
+    live = open_live(app_server, page, code="x = 41")
+    with pytest.raises(LiveError) as python_heap:  # until WebAssembly's heap cannot grow
+        run(app_server, live, "blocks = []\nwhile True:\n    blocks.append(bytearray(64 * 2**20))", timeout=120)
+    assert python_heap.value.error_type == "MemoryError" and 'line 3' in python_heap.value.traceback
+    assert run(app_server, live, "del blocks\nlen(bytearray(256 * 2**20))") == 256 * MB  # the memory is back
+    with pytest.raises(LiveError, match="allocation failed"):  # the worker's JavaScript heap, then
+        run(app_server, live, "import js\nbufs = []\nwhile True:\n    bufs.append(js.ArrayBuffer.new(256 * 2**20))",
+            timeout=120)
+    assert run(app_server, live, "del bufs\nx + 1") == 42
+
+
+def test_calls_to_a_frozen_tab_end_and_the_page_works_when_it_is_back(app_server, page):
+    from test_messaging import open_live
+
+    live = open_live(app_server, page, code="x = 1")
+    in_flight = call(app_server, live, "import asyncio\nawait asyncio.sleep(1)\nx", timeout=3)
+    time.sleep(0.2)
+    page.execute_cdp_cmd("Page.setWebLifecycleState", {"state": "frozen"})  # as a browser freezes a hidden tab
+    try:
+        with pytest.raises(TimeoutError):
+            in_flight.result(60)
+        with pytest.raises(TimeoutError):
+            call(app_server, live, "x", timeout=2).result(60)
+    finally:
+        page.execute_cdp_cmd("Page.setWebLifecycleState", {"state": "active"})
+    answers_again(app_server, live)
