@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 import bokeh_live_editor
 
-from . import _bokeh_internals, modules
+from . import _bokeh_internals, modules, sessions
 from .editor import notebook_bundle
 from .live import BokehLive, LiveError
 from .serve import serve_pyodide
@@ -21,6 +21,7 @@ _bokeh_internals.serve_extension_files("bokeh_live", Path(__file__).parent / "di
 _bokeh_internals.serve_extension_files(modules.EXTENSION, modules.FOLDER)
 _bokeh_internals.serve_extension_files(EDITOR_EXTENSION, Path(bokeh_live_editor.__file__).parent / "dist")
 _bokeh_internals.on_tornado_app(_bokeh_internals.extensions_first)
+_bokeh_internals.on_tornado_stop(sessions.server_stopping)
 
 if "ipykernel" in sys.modules:  # a notebook's kernel
     from .serve import in_notebook_kernel

@@ -128,6 +128,25 @@ def on_tornado_app(hook: Callable[[Any], None]) -> None:
     BokehTornado.__init__ = init_and_hook  # type: ignore[method-assign]
 
 
+def on_tornado_stop(hook: Callable[[list[Any]], None]) -> None:
+    """Call ``hook(documents)`` with the documents of a Bokeh Tornado application's sessions
+    when it stops (its server shuts down), before Bokeh's own stop: Bokeh ends no session
+    then, so nothing else would tell the app."""
+    from bokeh.server.tornado import BokehTornado
+
+    stop = BokehTornado.stop
+
+    def hook_and_stop(self: Any, wait: bool = True) -> None:
+        try:
+            contexts = getattr(self, "_applications", {}).values()
+            hook([session.document for context in contexts for session in context.sessions])
+        except Exception as e:
+            _warn_once("stop", f"bokeh_live could not end its pending calls as the server stopped ({e!r})")
+        stop(self, wait)
+
+    BokehTornado.stop = hook_and_stop  # type: ignore[method-assign]
+
+
 def extensions_first(app: Any) -> None:
     """Route ``/static/extensions/`` ahead of an app's own ``/static/``: Bokeh gives an app
     served at ``/`` (``Server({"/": app})``, a notebook's ``show(app)``) a ``/static/(.*)``

@@ -4,6 +4,8 @@ end the model's pending calls at once instead of at their timeouts."""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 import weakref
 from typing import TYPE_CHECKING, Any
@@ -51,11 +53,7 @@ def watch_document(doc: Document, model: BokehLive) -> None:
     models = _watched[doc] = weakref.WeakSet([model])
 
     def fail_all(reason: str) -> None:
-        for each in list(models):
-            if each._channel is not None:
-                each._channel.disconnected(reason)
-            if each._exposed is not None:
-                each._exposed.cancel_all()
+        _fail(models, reason)
 
     def session_destroyed(session_context: Any) -> None:
         fail_all("the Bokeh session ended before the browser answered")
@@ -64,6 +62,28 @@ def watch_document(doc: Document, model: BokehLive) -> None:
     # The session exists only once the app script has run: look at it next tick.
     doc.add_next_tick_callback(
         lambda: _bokeh_internals.watch_session(doc, lambda: fail_all("the browser disconnected before answering")))
+
+
+def _fail(models: weakref.WeakSet[BokehLive], reason: str) -> None:
+    for each in list(models):
+        if each._channel is not None:
+            each._channel.disconnected(reason)
+        if each._exposed is not None:
+            each._exposed.cancel_all()
+
+
+def server_stopping(documents: list[Document]) -> None:
+    """A Bokeh server stops (SIGTERM, a deploy): every pending call of its sessions ends now,
+    with a message that says so, and the app's code awaiting one hears it before the process
+    goes (Bokeh stops its event loop first: it runs a moment more here)."""
+    for doc in documents:
+        models = _watched.get(doc)
+        if models is not None:
+            _fail(models, "the Bokeh server is stopping")
+    with contextlib.suppress(RuntimeError):  # a loop still running (a server stopped from its app)
+        loop = asyncio.get_event_loop()
+        if not loop.is_running() and not loop.is_closed():
+            loop.run_until_complete(asyncio.sleep(0.05))
 
 
 _client_models_logged = 0

@@ -247,3 +247,47 @@ def test_calls_to_a_frozen_tab_end_and_the_page_works_when_it_is_back(app_server
     finally:
         page.execute_cdp_cmd("Page.setWebLifecycleState", {"state": "active"})
     answers_again(app_server, live)
+
+
+STOPPING_APP = """
+import asyncio
+from bokeh.document import without_document_lock
+from bokeh.io import curdoc
+from bokeh_live import BokehLive, LiveError
+
+doc = curdoc()
+live = BokehLive(name="live", mode="app", code="import asyncio")
+doc.add_root(live)
+
+@without_document_lock
+async def wait_long():
+    try:
+        await live.run_python("await asyncio.sleep(600)", timeout=900)
+    except LiveError as e:
+        print("the call ended:", e, flush=True)
+
+def on_status(attr, old, new):
+    if new == "ready":
+        print("calling", flush=True)
+        doc.add_next_tick_callback(wait_long)
+
+live.on_change("status", on_status)
+"""
+
+
+def test_a_server_that_stops_ends_its_pending_calls_with_a_message_that_says_so(page, tmp_path):
+    import signal
+
+    from harness import BokehServe
+
+    (tmp_path / "stopping.py").write_text(STOPPING_APP)
+    server = BokehServe(tmp_path / "stopping.py")
+    try:
+        page.get(server.url("stopping"))
+        wait_for(lambda: "calling" in server.output(), PYODIDE_TIMEOUT, what="the app's call")
+        time.sleep(0.5)
+        server.proc.send_signal(signal.SIGTERM)
+        server.proc.wait(30)
+        assert "the call ended: the Bokeh server is stopping" in server.output()
+    finally:
+        server.stop()
