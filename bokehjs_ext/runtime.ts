@@ -1,7 +1,8 @@
 /**
  * A Pyodide worker of the page, shared by the BokehLive views of one `worker` name (all of
  * them, by default; models of other names run in parallel, in workers of their own). Each
- * model keeps its own Python namespace inside; messages are routed to views by model id.
+ * model keeps its own Python namespace inside; messages are routed to views by the model's
+ * key on the page (`page_key`).
  *
  * The runtime makes sure every run and every package load ends (pending.ts): it knows
  * which runs are in the worker, stops one on request (cancel if it waits at an await; else
@@ -46,6 +47,24 @@ export interface RuntimeListener {
   runtime(event: RuntimeEvent): void
   /** Runs that never reached a worker that was then replaced: start them again. */
   resend(ids: string[]): void
+}
+
+const documents = new WeakMap<object, number>()
+let documents_seen = 0
+
+/**
+ * A model's name on the page and in its worker. A Bokeh id is unique only within its
+ * document: two notebooks in one JupyterLab tab, or two embeds made by different processes,
+ * both have a `p1012`. So it is prefixed with its document's number on this page.
+ */
+export function page_key(model: {id: string, document: object | null}): string {
+  const {document} = model
+  let number = document != null ? documents.get(document) : 0
+  if (number == null) {
+    number = ++documents_seen
+    documents.set(document!, number)
+  }
+  return `${number}:${model.id}`
 }
 
 /** Where the bundle was loaded from, when a Bokeh server (or another host) serves it. */
