@@ -234,11 +234,17 @@ export class Runtime {
       runtime?.channel?.close()
       runtime = new Runtime(url, sandbox, package_url != null ? folder(package_url) : null, name, snapshot)
       Runtime._shared.set(key, runtime)
-    } else if (runtime.index_url != url) {
-      console.warn(`bokeh_live: this page already runs Pyodide from ${runtime.index_url}; ignoring ${url}`)
+    } else if (runtime.index_url != url && !runtime.sources.includes(url)) {
+      console.warn(`bokeh_live: this page already runs Pyodide from ${runtime.index_url}; ${url} is kept ` +
+                   "for restarts, should that one stop answering")
     }
+    runtime.sources = [url, ...runtime.sources.filter((source) => source != url)]
     return runtime
   }
+
+  /** Where the page's models would have Pyodide come from, the newest first: if the address
+   * it runs from stops answering (a notebook's kernel restarted), a restart tries these. */
+  sources: string[] = []
 
   phase: string = PHASES[0]
   state: "loading" | "ready" | "failed" | "crashed" = "loading"
@@ -270,7 +276,7 @@ export class Runtime {
    * `package_url`: where lockfile packages come from. Its own lockfile is used, unless it is
    * the public distribution of this version, whose lockfile is the core's own (no request).
    */
-  private constructor(readonly index_url: string, readonly sandbox: boolean, readonly package_url: string | null,
+  private constructor(public index_url: string, readonly sandbox: boolean, readonly package_url: string | null,
                       readonly name: string, readonly use_snapshot: boolean) {
     // No memory can be shared with the opaque origin of a sandbox.
     const can_share = typeof SharedArrayBuffer != "undefined" && globalThis.crossOriginIsolated && !sandbox
@@ -290,7 +296,11 @@ export class Runtime {
     return this.interrupt != null
   }
 
+  /** Addresses a start was tried from since Python last started. */
+  private readonly tried = new Set<string>()
+
   private start(reason: string): void {
+    this.tried.add(this.index_url)
     this.started_at = performance.now()
     this.state = "loading"
     this.phase = reason == "" ? PHASES[0] : `restarting Python (${reason})`
@@ -353,6 +363,7 @@ export class Runtime {
         break
       case "ready":
         clearTimeout(this.start_timer)
+        this.tried.clear()
         this.state = "ready"
         this.start_ms = performance.now() - this.started_at
         this.snapshot = message.snapshot
@@ -361,14 +372,26 @@ export class Runtime {
         }
         this.emit(message)
         break
-      case "init_failed":
+      case "init_failed": {
         clearTimeout(this.start_timer)
+        // Pyodide's address may have gone since the page started (a kernel's server restarted
+        // on another port): try the others the page's models name, the newest first.
+        const next = this.sources.find((source) => !this.tried.has(source))
+        if (next != null) {
+          console.warn(`bokeh_live: Pyodide did not start from ${this.index_url} (${message.error}); ` +
+                       `starting it from ${next}`)
+          this.index_url = next
+          this.channel?.close()
+          this.start("its first address did not answer")
+          break
+        }
         this.state = "failed"
         this.failure = !this.sandbox ? message.error : `${message.error}\n(a sandboxed worker fetches Pyodide ` +
           "cross-origin: its files need CORS headers, as python -m bokeh_live serve or a CDN sends them)"
         this.end_everything(this.failure)
         this.emit({kind: "failed", error: this.failure})
         break
+      }
       case "crashed":
         this.lose_worker(`The Python runtime crashed: ${message.error}. It restarts on the next run or call.`)
         this.state = "crashed"

@@ -10,7 +10,7 @@ import pytest
 from test_standalone import StaticServer, pyodide_cdn, wait_live  # noqa: F401 - a fixture
 
 from bokeh_live.standalone import resources_html
-from harness import JS_VIEW
+from harness import JS_VIEW, PYODIDE_TIMEOUT, wait_for
 
 pytestmark = pytest.mark.browser
 
@@ -88,4 +88,37 @@ def test_two_server_apps_of_two_processes_on_one_page_keep_to_themselves(page, t
     finally:
         for server in servers:
             server.stop()
+        site.stop()
+
+
+def test_a_restart_starts_python_from_another_address_when_the_first_is_gone(page, tmp_path):
+    """Static notebook output outlives the kernel that served its Pyodide: when the page's
+    runtime restarts and that address no longer answers, it starts from the address a newer
+    model on the page names."""
+    from bokeh_live.standalone import PYODIDE_DIR
+
+    gone = StaticServer(PYODIDE_DIR, cors=True, headers={"Cache-Control": "no-store"})
+    kept = StaticServer(PYODIDE_DIR, cors=True)
+    site = StaticServer(tmp_path)
+    try:
+        first, second = item("one", FIRST, gone.url()), item("two", "print('I am second')", kept.url())
+        (tmp_path / "page.html").write_text(f"""<!doctype html><html><head>{resources_html(None, "inline")}</head>
+<body><div id="one"></div><div id="two"></div><script>
+Bokeh.embed.embed_item({json.dumps(first)}, "one")
+Bokeh.embed.embed_item({json.dumps(second)}, "two")
+</script></body></html>""")
+        page.get(site.url("page.html"))
+        assert wait_live(page, "one")["stdout"] == "I am first, x = first\n"
+        assert wait_live(page, "two")["stdout"] == "I am second\n"
+        runtime = JS_VIEW + "const r = live_view('one').runtime; return [r.state, r.restarts, r.index_url];"
+        assert page.execute_script(runtime) == ["ready", 0, gone.url()]
+
+        gone.stop()
+        page.execute_script(JS_VIEW + "live_view('one').runtime.restart('a test asked')")
+        wait_for(lambda: page.execute_script(runtime)[0] != "loading", PYODIDE_TIMEOUT, what="Python to start again")
+        assert page.execute_script(runtime) == ["ready", 1, kept.url()]
+        assert wait_live(page, "one") == {"status": "ready", "stdout": "I am first, x = first\n", "stderr": "",
+                                          "error": ""}  # its code ran again
+    finally:
+        kept.stop()
         site.stop()
