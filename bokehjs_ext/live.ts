@@ -184,6 +184,10 @@ export class BokehLiveView extends LayoutDOMView implements RunsHost {
     if (this.model.mode == "headless") {
       this.style.append(":host", {display: "none"})
     }
+    if (this.model.width == null && this.model.width_policy == "auto" && default_width(this.model.mode) != null) {
+      // A width of our choosing gives way to a narrower container (a notebook's split panel).
+      this.style.append(":host", {max_width: "100%"})
+    }
     const {height, height_policy} = this.box_sizing()
     this.ui.set_fill(height != null || height_policy == "fit" || height_policy == "max")
   }
