@@ -216,6 +216,19 @@ def test_on_a_slow_link_large_values_arrive_both_ways_and_timeouts_count_only_th
     proxy.restore()
 
 
+def test_on_a_slow_link_a_small_call_does_not_wait_for_a_large_value_to_arrive(link, page):
+    """An 8 MB array streams a chunk at a time: calls made meanwhile go between its chunks."""
+    server, proxy = link
+    live = open_through(link, page, code="x = 1")
+    proxy.throttle(MB, latency=0.2)
+    large = call(server, live, "len(a)", timeout=5, a=np.ones(8 * MB // 8))
+    small = [call(server, live, f"x + {i}", timeout=5) for i in range(3)]
+    assert [future.result(120) for future in small] == [1, 2, 3]
+    assert not large.done()  # still on its way
+    assert large.result(120) == MB
+    proxy.restore()
+
+
 # --- the host: memory and a frozen tab ----------------------------------------------------------
 
 def test_code_that_runs_out_of_memory_leaves_a_page_that_answers(app_server, page):
