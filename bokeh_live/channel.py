@@ -440,10 +440,16 @@ class Channel:
 
     # --- state --------------------------------------------------------------------------------------
 
-    def disconnected(self, reason: str) -> None:
+    def disconnected(self, reason: str, *, connection_lost: bool = True) -> None:
         """The view is gone: fail every pending call now instead of at its timeout, and
-        hold new messages until a view is back (BokehJS reconnects with new views)."""
+        hold new messages until a view is back (BokehJS reconnects with new views).
+
+        A page kept in the back/forward cache keeps its connection (``connection_lost``
+        false): what crossed it half-way, either way, goes on when the page is shown."""
         self.view_ready = False
+        self.pending.end_all(lambda: LiveError(reason))
+        if not connection_lost:
+            return
         if self._assembler is not None:
             self._assembler.clear()
         # A value part-way would reach the next view without its first chunks: it is lost
@@ -451,7 +457,6 @@ class Channel:
         for item in [item for item in self._outbox if item.started]:
             self._outbox.remove(item)
             self._outbox_bytes -= item.inline + sum(map(chunk_size, item.chunks[item.sent:]))
-        self.pending.end_all(lambda: LiveError(reason))
 
     def _view_ready(self) -> None:
         if not self.view_ready:
@@ -521,7 +526,8 @@ class Channel:
         elif message["type"] == "view":
             if message["state"] == "hidden":
                 self.disconnected("the page was left before answering (it may be kept in the browser's "
-                                  "back/forward cache); calls fail until it is shown again")
+                                  "back/forward cache); calls fail until it is shown again",
+                                  connection_lost=False)
             else:
                 self._view_ready()
         elif message["type"] == "sending":

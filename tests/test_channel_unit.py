@@ -10,6 +10,7 @@ import numpy as np
 
 from bokeh_live.channel import Channel
 from bokeh_live.shared import CHUNK_BYTES, EVENT_BYTES
+from bokeh_live.wire import BLOB_TAG
 
 
 class Outbox:
@@ -111,3 +112,24 @@ def test_events_stay_within_their_size():
         for _messages, chunks in box.events:
             assert sum(int(c["data"].nbytes) for c in chunks) <= max(EVENT_BYTES, CHUNK_BYTES)
     assert box.channel._outbox_bytes == 0
+
+
+def test_a_page_kept_in_the_back_forward_cache_goes_on_where_it_left_off():
+    """Its connection stays open: a value half-way either way completes once it is shown."""
+    got: list[Any] = []
+    box = Outbox()
+    box.channel.deliver = got.append
+    box.channel.post({"type": "server_data", "data": big(8)})
+    box.tick()  # the first 4 MB of live.send(...) reached the page
+    size = CHUNK_BYTES + 3
+    first = {"blob": "b1", "offset": 0, "size": size, "data": bytes(CHUNK_BYTES)}
+    rest = {"blob": "b1", "offset": CHUNK_BYTES, "size": size, "data": b"end"}
+    box.channel.receive([], [first])  # the page's own large output, half-way
+    box.channel.receive([{"type": "view", "state": "hidden"}], [])
+    box.events.clear()
+    box.channel.receive([{"type": "view", "state": "shown"}], [])
+    # shown: the last chunk of live.send(...) and its message go at once
+    assert [([m["type"] for m in ms], len(cs)) for ms, cs in box.events] == [(["server_data"], 1)]
+    placeholder = {BLOB_TAG: "b1", "size": size, "kind": "bytes"}
+    box.channel.receive([{"type": "output", "data": placeholder}], [rest])
+    assert [m["data"][-3:] for m in got] == [b"end"]
