@@ -28,6 +28,7 @@ export const PYODIDE_CDN = `https://cdn.jsdelivr.net/pyodide/v${PYODIDE_VERSION}
  */
 const CANCEL_GRACE_MS = 500
 const INTERRUPT_GRACE_MS = 1000
+const INTERRUPT_REPEAT_MS = 100
 /** Package loads and Pyodide's start each have an end. */
 const LOAD_TIMEOUT_MS = 300_000
 const START_TIMEOUT_MS = 180_000
@@ -469,8 +470,16 @@ export class Runtime {
       } else if (this.interrupt == null) {
         this.restart(reason)
       } else {
-        Atomics.store(this.interrupt, 0, 2)  // SIGINT: Pyodide raises KeyboardInterrupt and resets it
-        setTimeout(() => unfinished() && this.restart(`${reason}; the interrupt was not honoured`), INTERRUPT_GRACE_MS)
+        // SIGINT: Python reads and resets it, then raises KeyboardInterrupt. Stored again
+        // until the run ends, since one read is sometimes not followed by the exception.
+        const buffer = this.interrupt
+        Atomics.store(buffer, 0, 2)
+        const repeat = setInterval(() => unfinished() ? Atomics.store(buffer, 0, 2) : clearInterval(repeat),
+                                   INTERRUPT_REPEAT_MS)
+        setTimeout(() => {
+          clearInterval(repeat)
+          unfinished() && this.restart(`${reason}; the interrupt was not honoured`)
+        }, INTERRUPT_GRACE_MS)
       }
     }, CANCEL_GRACE_MS)
   }
@@ -482,6 +491,9 @@ export class Runtime {
     }
     this.stops = this.stops.filter((stop) => (stop.ids.delete(id), stop.ids.size != 0))
     if (this.stops.length == 0) {
+      if (this.interrupt != null) {
+        Atomics.store(this.interrupt, 0, 0)  // a SIGINT stored again is for no one now
+      }
       this.held.splice(0).forEach(({message}) => this.post(message))
     }
   }

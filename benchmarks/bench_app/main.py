@@ -34,6 +34,7 @@ import asyncio
 import base64
 import json
 import os
+import secrets
 import time
 import traceback
 from pathlib import Path
@@ -261,7 +262,8 @@ async def op_runaway(p: dict[str, Any]) -> dict[str, Any]:
     """A runaway call of the first model times out; then the time until that model and the
     last one answer again, counted from the TimeoutError, and whether the namespace survived."""
     first, other = lives[0], lives[-1]
-    await first.run_python("x = 41", timeout=60)
+    token = secrets.token_hex(8)  # a value no code run again after a restart would set
+    await first.run_python(f"x = {token!r}", timeout=60)
     try:
         await first.run_python("while True:\n    pass", timeout=p.get("call_timeout", 1.0))
         raise AssertionError("the runaway call returned")
@@ -280,7 +282,7 @@ async def op_runaway(p: dict[str, Any]) -> dict[str, Any]:
                     raise
 
     (same_s, x), (other_s, _) = await asyncio.gather(answer(first, "globals().get('x')"), answer(other, "1"))
-    return {"same_s": same_s, "other_s": other_s, "namespace_kept": x == 41}
+    return {"same_s": same_s, "other_s": other_s, "namespace_kept": x == token}
 
 
 async def op_parallel(p: dict[str, Any]) -> dict[str, Any]:
