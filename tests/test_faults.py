@@ -9,10 +9,11 @@ import time
 
 import numpy as np
 import pytest
+from distribution import StaticServer, make
 from faults import FaultProxy
 
 from bokeh_live import BokehLive, LiveError
-from harness import PYODIDE_TIMEOUT, AppServer, free_port, wait_for
+from harness import OUTPUT, PYODIDE_TIMEOUT, AppServer, free_port, wait_for
 
 pytestmark = pytest.mark.browser
 
@@ -118,6 +119,30 @@ def test_a_cut_while_python_starts_leaves_a_page_that_starts(link, page):
     wait_for(lambda: live.status == "loading", 60, what="Python to be starting")
     proxy.cut()
     answers_again(server, live, within=PYODIDE_TIMEOUT)
+
+
+def test_a_cut_while_a_package_downloads_ends_the_call_and_a_later_import_loads_it(app_server, page, tmp_path):
+    """The packages' host drops the connection part-way through a wheel: the call that
+    imported it ends with an error naming the package, and the next import loads it."""
+    dist = StaticServer(make(tmp_path / "dist", OUTPUT / "wheels"))
+    shelf = FaultProxy(dist.port)  # the package distribution, through the proxy
+    try:
+        def build(doc):
+            doc.add_root(BokehLive(name="live", mode="app", package_url=shelf.url(""), code="x = 1"))
+
+        url = app_server.app(build)
+        page.get(url)
+        live = app_server.doc(url).select_one({"name": "live"})
+        wait_for(lambda: live.status == "ready", PYODIDE_TIMEOUT, what="the page to be ready")
+        shelf.cut_after(400, "down")  # a few hundred bytes of the next response, then the end
+        with pytest.raises(LiveError, match="Loading the package of 'demo_beta' failed"):
+            call(app_server, live, "import demo_beta\ndemo_beta.DOUBLE", timeout=60).result(90)
+        assert shelf.bytes["down"] > 0
+        assert call(app_server, live, "import demo_beta\ndemo_beta.DOUBLE", timeout=60).result(90) == 42
+        assert call(app_server, live, "x").result(30) == 1  # the same Python: nothing restarted
+    finally:
+        shelf.stop()
+        dist.stop()
 
 
 def test_a_silent_link_times_calls_out_and_the_page_answers_once_it_is_back(link, page):
