@@ -13,7 +13,7 @@ from distribution import StaticServer, make
 from faults import FaultProxy
 
 from bokeh_live import BokehLive, LiveError
-from harness import OUTPUT, PYODIDE_TIMEOUT, AppServer, free_port, wait_for
+from harness import JS_VIEW, OUTPUT, PYODIDE_TIMEOUT, AppServer, free_port, wait_for
 
 pytestmark = pytest.mark.browser
 
@@ -143,6 +143,44 @@ def test_a_cut_while_a_package_downloads_ends_the_call_and_a_later_import_loads_
     finally:
         shelf.stop()
         dist.stop()
+
+
+def test_a_cut_while_the_snapshot_is_made_leaves_a_page_that_answers_and_a_store_that_works(page):
+    """A first visit makes Python's memory snapshot in a background worker, fetching Pyodide's
+    files again: a cut then (the page's websocket and those fetches) costs at most that
+    snapshot, never a page that answers or a later page's start."""
+    port = free_port()  # an origin of its own: its snapshot store is empty
+    server = AppServer(origins=(f"127.0.0.1:{port}",))
+    proxy = FaultProxy(server.port, port)
+    try:
+        def build(doc):
+            doc.add_root(BokehLive(name="live", mode="app", code="x = 1"))
+
+        url = server.app(build)
+        through = url.replace(f":{server.port}/", f":{proxy.port}/")
+        making = JS_VIEW + """const view = live_view('live');
+            return view != null && view.runtime.state == 'ready' && view.runtime.constructor._making.size > 0"""
+        page.get(through)
+        live = server.doc(url).select_one({"name": "live"})
+        # (Making one is a second start of Python: seconds, against this poll's 20 ms.)
+        wait_for(lambda: page.execute_script(making), PYODIDE_TIMEOUT, interval=0.02,
+                 what="the page to be ready and making its snapshot")
+        assert proxy.cut() >= 1
+        answers_again(server, live)
+        # The snapshot was made or given up, never left half-made: the next pages start.
+        wait_for(lambda: not page.execute_script(making), PYODIDE_TIMEOUT, what="the snapshot to be done with")
+        starts = []
+        for _ in range(2):
+            page.get(through)
+            live = server.doc(url).select_one({"name": "live"})
+            wait_for(lambda live=live: live.status == "ready", PYODIDE_TIMEOUT, what="the page to start again")
+            assert call(server, live, "x + 41").result(30) == 42
+            starts.append(page.execute_script(JS_VIEW + "return live_view('live').runtime.snapshot"))
+            wait_for(lambda: not page.execute_script(making), PYODIDE_TIMEOUT, what="a snapshot to be done with")
+        assert starts[-1] == "loaded", starts  # by the second page at the latest, from a snapshot
+    finally:
+        proxy.stop()
+        server.stop()
 
 
 def test_a_silent_link_times_calls_out_and_the_page_answers_once_it_is_back(link, page):
