@@ -45,6 +45,13 @@ FIRST = "x = 'first'\nprint('I am first, x =', x)"
 SECOND = "print('I am second, x =', globals().get('x', 'unset'))"
 EDITOR = "print('editor ready')"
 SPIN = "while True: print('spinning'); __import__('time').sleep(0.2)"
+#: Prints its kernel's process id from the page's Python: each restart's output says which.
+BY_KERNEL = """import os
+show(bokeh_live.BokehLive(name='live', mode='app', code=f"print('the page runs for kernel', {os.getpid()})"))"""
+
+#: Rounds of reload, Restart Kernel and Run All in the snapshot test: 4 keep it near 35 s here,
+#: 10 (for the record) took 65 s.
+LAB_ROUNDS = int(os.environ.get("BOKEH_LIVE_TEST_LAB_ROUNDS", "4"))
 
 #: A Bokeh server app shown from the kernel (show(app, notebook_url=...)); the next cell
 #: asks the page's Python through it and shows the answer in the app and in the cell.
@@ -93,6 +100,25 @@ function shown(name, notebook) {
   const where = panel(notebook);
   return all_views(name).find((view) => view.el.isConnected && where?.contains(view.el)) ?? null;
 }
+"""
+
+
+#: Every entry of the origin's Cache Storage (where worker.ts keeps Python's memory snapshots),
+#: with its body's size and the size bokeh_live wrote beside it; a text if it cannot be read.
+JS_CACHE_STORAGE = """
+const done = arguments[arguments.length - 1];
+(async () => {
+  const entries = [];
+  for (const name of await caches.keys()) {
+    const cache = await caches.open(name);
+    for (const request of await cache.keys()) {
+      const response = await cache.match(request);
+      entries.push({cache: name, url: request.url, bytes: (await response.blob()).size,
+                    header: response.headers.get('x-bokeh-live-bytes')});
+    }
+  }
+  return entries;
+})().then(done, (error) => done(String(error)));
 """
 
 
@@ -363,6 +389,30 @@ def leave(page: Any) -> None:
         page.get("about:blank")
 
 
+def cache_storage(page: Any) -> list[dict]:
+    entries = page.execute_async_script(JS_CACHE_STORAGE)
+    assert isinstance(entries, list), f"the page's Cache Storage could not be read: {entries}"
+    return entries
+
+
+def clear_cache_storage(page: Any) -> None:
+    page.execute_async_script("""const done = arguments[arguments.length - 1];
+        caches.keys().then((names) => Promise.all(names.map((name) => caches.delete(name)))).then(done, done);""")
+    assert cache_storage(page) == []
+
+
+def reload(page: Any) -> None:
+    """Reload the page, past its "unsaved changes" prompt if Chromium shows one (as ``leave``)."""
+    from selenium.common.exceptions import NoAlertPresentException, UnexpectedAlertPresentException
+
+    try:
+        page.refresh()
+    except UnexpectedAlertPresentException:
+        with contextlib.suppress(NoAlertPresentException):
+            page.switch_to.alert.accept()
+        page.refresh()
+
+
 def report(name: str, timings: dict[str, Any]) -> None:
     print(f"--- JupyterLab timings ({name}):", json.dumps(timings, indent=2))
     OUTPUT.mkdir(exist_ok=True)
@@ -489,3 +539,79 @@ def test_a_server_app_shown_with_notebook_url_answers_its_kernel(page, lab):
         report("server-app", timings)
         leave(page)
         lab.shut_down("c.ipynb")
+
+
+def test_restarts_and_reloads_reuse_one_snapshot(page, lab):
+    """A day's work on one notebook: reload the page, Restart Kernel and Run All, again and
+    again. Each kernel serves Pyodide at the same address (``serve_pyodide``'s stable port),
+    so each reloaded page's Python starts from the one memory snapshot the first start left in
+    the origin's Cache Storage: not a new ~30 MB snapshot per restart.
+
+    The output is run again after each reload: a Bokeh output saved in a notebook does not
+    render when JupyterLab reopens it without jupyter_bokeh (its script runs before its div is
+    in the page: "could not find #... HTML tag"), so the notebook is never saved here."""
+    from bokeh_live.serve import stable_port
+
+    lab.notebook("day.ipynb", SETUP, BY_KERNEL)
+    prefix = "the page runs for kernel"
+    address = f"http://127.0.0.1:{stable_port()}/pyodide/"
+    timings: dict[str, Any] = {"rounds": []}
+    try:
+        # Earlier tests in this origin may have left a snapshot of the same address: start as
+        # on a first visit.
+        page.get(lab.url("api"))
+        timings["Cache Storage entries before the test"] = len(cache_storage(page))
+        clear_cache_storage(page)
+        texts, index_urls = [], []
+        for number in range(1, LAB_ROUNDS + 1):
+            loaded = time.monotonic()
+            if number == 1:
+                page.get(lab.workspace("day", "day.ipynb"))
+            else:
+                reload(page)
+            wait_for(lambda: lab.kernels_connected("day.ipynb"), 120, what="the notebook's kernel")
+            clicked = restart_and_run_all(page, "day.ipynb")
+            shown = wait_shown(page, "live", "day.ipynb", prefix)
+            ready = time.monotonic()
+            runtime = shown["runtime"]
+            text = shown["stdout"].strip()
+            assert text.startswith(prefix) and text not in texts, f"not a new kernel's output: {text!r}"
+            texts.append(text)
+            assert (shown["status"], shown["stdout"]) == ("ready", f"{text}\n")
+            assert runtime["state"] == "ready" and runtime["restarts"] == 0, runtime
+            index_urls.append(runtime["index_url"])
+            if number == 1:
+                # Python starts afresh (nothing cached), then a worker of its own makes the
+                # snapshot in the background: a user spends these seconds reading the output.
+                wait_for(lambda: cache_storage(page), PYODIDE_TIMEOUT, interval=0.5, what="the snapshot to be cached")
+                timings["snapshot cached, after the first output was ready (s)"] = round(time.monotonic() - ready, 2)
+            timings["rounds"].append({
+                "round": number,
+                "reload, Restart and Run All to output ready (s)": round(ready - loaded, 2),
+                "Restart and Run All to output ready (s)": round(ready - clicked, 2),
+                "snapshot": runtime["snapshot"], "start_ms": round(runtime["start_ms"]),
+                "store entries": len(cache_storage(page))})
+
+        store = cache_storage(page)
+        timings["index_url"] = index_urls[0]
+        timings["store at the end"] = {"entries": len(store), "MB": round(sum(e["bytes"] for e in store) / 2**20, 1)}
+        # The same address in every round, the one serve_pyodide() names by the versions (if
+        # not, another process held that port and the kernel served on a free one).
+        assert index_urls == [address] * LAB_ROUNDS, index_urls
+        # The first start made the snapshot; every page after it started from it (a bundle
+        # rebuilt while the test runs is another key, and starts afresh once) ...
+        starts = [r["snapshot"] for r in timings["rounds"]]
+        assert starts == ["fresh"] + ["loaded"] * (LAB_ROUNDS - 1), timings["rounds"]
+        # ... and the store holds that one snapshot, of this address, not one per restart.
+        assert [(e["cache"], e["url"].startswith(f"{address}bokeh-live-snapshot/")) for e in store] == [
+            ("bokeh-live-snapshots", True)], store
+        assert store[0]["header"] == str(store[0]["bytes"])
+        screenshot(page, "restarts-and-reloads")
+    except BaseException:
+        with contextlib.suppress(Exception):
+            screenshot(page, "failure-restarts-and-reloads")
+        raise
+    finally:
+        report("restarts-and-reloads", timings)
+        leave(page)
+        lab.shut_down("day.ipynb")
