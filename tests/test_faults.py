@@ -76,6 +76,26 @@ def test_a_cut_in_the_middle_of_a_large_array_to_the_browser_leaves_a_page_that_
     assert call(server, live, "len(a)", a=np.ones(MB)).result(60) == MB  # large values travel again
 
 
+def test_a_page_that_reconnects_before_the_server_sees_its_old_connection_close_ends_its_calls(link, page):
+    """The browser's side drops, the server's stays open (a NAT that forgot it): the page
+    reconnects while the server still counts the old connection. Calls sent to the old page
+    end at once, and those carrying arrays too (they wait for the page to say they arrived)."""
+    server, proxy = link
+    live = open_through(link, page, code="import asyncio\nx = 1")
+    waiting = call(server, live, "await asyncio.sleep(600)", timeout=900)
+    carrying = call(server, live, "await asyncio.sleep(600)\nlen(a)", timeout=900, a=np.ones(MB))
+    wait_for(lambda: len(live._channel.pending) == 2, 30, what="both calls to be sent")
+    try:
+        assert proxy.drop_browser_side() >= 1
+        for pending in (waiting, carrying):  # long before their timeouts
+            with pytest.raises(LiveError, match="reconnected"):
+                pending.result(PYODIDE_TIMEOUT)
+        answers_again(server, live)
+    finally:
+        proxy.restore()  # the server's side of the old connection ends now
+    answers_again(server, live)
+
+
 def test_a_cut_in_the_middle_of_a_large_reply_frees_what_arrived_and_the_page_answers(link, page):
     server, proxy = link
     live = open_through(link, page, code="x = 1\nbig = bytes(48 * 2**20)")

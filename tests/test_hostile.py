@@ -302,7 +302,7 @@ def test_pending_calls_fail_when_the_session_ends_even_unwatched(app_server, mon
     the session's end (on_session_destroyed) still ends every pending call."""
     from bokeh_live import _bokeh_internals
 
-    monkeypatch.setattr(_bokeh_internals, "watch_session", lambda doc, on_disconnect: None)
+    monkeypatch.setattr(_bokeh_internals, "watch_session", lambda doc, on_disconnect, on_replaced=None: None)
     case, _ = serve_live(app_server, "destroyed")
     session = pull_session(url=f"http://127.0.0.1:{app_server.port}/app", arguments={"case": case})
     doc = app_server.docs[case][-1]
