@@ -256,7 +256,7 @@ def analyse(storm: dict[str, Any], proxy: LoggingProxy, log: FaultLog) -> dict[s
     out["server_saw_cuts"] = seen
     # Cuts after which the session never had 0 connections before the next cut: the page's
     # new websocket was subscribed before the lost one was unsubscribed.
-    ends = [c[0] for c in cuts[1:]] + [math.inf]
+    ends = [c[0] for c in cuts[1:]] + [math.inf] if cuts else []
     out["cuts_without_zero_connections"] = sum(
         not any(what == "close" and n == 0 and when <= t < end for t, what, n in conns)
         for (when, _, _), end in zip(cuts, ends, strict=True))

@@ -132,6 +132,11 @@ def test_the_fault_storm_loses_and_corrupts_nothing_and_holds_its_figures(result
     memory = storm["memory"]
     assert all(number(memory[k]) for k in ("rss_before_mb", "rss_peak_mb", "rss_after_mb", "rss_before_trimmed_mb",
                                            "rss_after_trimmed_mb", "ratio_after", "ratio_after_trimmed"))
+    # A second storm follows the first, its memory measured against the memory after the first.
+    again = memory["again"]
+    assert again["lost"] == 0 and again["corrupted"] == 0 and again["calls"] > 0
+    assert all(number(again[k]) for k in ("rss_peak_mb", "rss_after_mb", "rss_after_trimmed_mb",
+                                          "ratio_to_first_trimmed", "ratio_to_before_trimmed"))
     assert all(isinstance(storm["after"][k], int) for k in ("pending", "blobs_held", "budget_used"))
 
 
