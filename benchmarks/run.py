@@ -24,6 +24,7 @@ A case that fails is recorded with its error, and the suite goes on.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import datetime
 import gzip
 import itertools
@@ -1082,7 +1083,9 @@ class Suite:
 
         s = self.s
         port = free_port()
-        server = BokehServe(APP, env={"BOKEH_LIVE_NODELAY": "1"}, args=("--allow-websocket-origin", f"127.0.0.1:{port}"))
+        # A token that outlives the storm: Bokeh refuses reconnections with an expired one.
+        server = BokehServe(APP, env={"BOKEH_LIVE_NODELAY": "1"}, args=("--allow-websocket-origin", f"127.0.0.1:{port}",
+                                                                         "--session-token-expiration", "86400"))
         proxy = LoggingProxy(server.port, port)
         driver = new_browser()
         folder = Path(tempfile.mkdtemp(prefix="bench-storm-"))
@@ -1169,6 +1172,12 @@ class Suite:
                           and out["page"]["answers_at_end"] and not out["page"]["reloaded"]
                           and out["memory"]["ratio_after_trimmed"] <= 1.10)  # (memory in use, as its row says)
             return out
+        except Exception as e:  # what the server and the page said, to find out why
+            console: list[str] = []
+            with contextlib.suppress(Exception):
+                console = [entry.get("message", "") for entry in driver.get_log("browser")][-20:]
+            raise CaseError(f"{e}\n--- the server's log, last lines:\n{server.output()[-4000:]}"
+                            f"\n--- the page's console, last lines:\n" + "\n".join(console)) from e
         finally:
             driver.quit()
             proxy.stop()

@@ -15,7 +15,11 @@ some:
   and a week of ``Cache-Control`` on Pyodide's files, so browsers and proxies keep them.
 
 It also imports bokeh_live before Bokeh starts (and before ``--num-procs`` forks), so
-every server process serves the package's files from its first request.
+every server process serves the package's files from its first request; and it makes a
+page's session token last a day (``--session-token-expiration 86400``, unless given):
+Bokeh checks the token on every websocket a page opens, reconnections included, so with
+its default of 300 s a page open for more than five minutes cannot reconnect after a
+dropped link, and is dead until reloaded.
 
 Use ``python -m bokeh_live serve [--isolate] <bokeh serve arguments>``, or, with a
 ``bokeh.server.server.Server`` of your own, :func:`add_headers`.
@@ -35,6 +39,9 @@ from . import _bokeh_internals
 from .shared import PYODIDE_VERSION, VERSION
 
 __all__ = ("add_headers", "main", "serve_pyodide")
+
+#: How long a page's session token lets it (re)connect, unless the command line says.
+SESSION_TOKEN_SECONDS = 86_400
 
 #: Where the Bokeh server serves this package's files (the bundle, the worker, Pyodide).
 STATIC_PREFIX = "/static/extensions/bokeh_live/"
@@ -147,6 +154,8 @@ def main(argv: list[str] | None = None) -> int:
 
     from bokeh.__main__ import main as bokeh_main
 
+    if not any(a == "--session-token-expiration" or a.startswith("--session-token-expiration=") for a in args):
+        args = ["--session-token-expiration", str(SESSION_TOKEN_SECONDS), *args]
     sys.argv = ["bokeh", "serve", *args]
     bokeh_main()  # type: ignore[no-untyped-call]
     return 0

@@ -74,6 +74,34 @@ def test_the_launchers_headers(tmp_path):
         server.stop()
 
 
+def session_expiry(server) -> float:
+    """Seconds from now until the session token of a page of ``server`` expires."""
+    import re
+    import time
+
+    from bokeh.util.token import get_token_payload
+    with urllib.request.urlopen(server.url("app"), timeout=30) as response:
+        html = response.read().decode()
+    token = re.search(r'"token":"([^"]+)"', html.replace("&quot;", '"').replace('\\"', '"')).group(1)
+    return get_token_payload(token)["session_expiry"] - time.time()
+
+
+def test_the_launcher_gives_pages_a_token_that_outlives_a_dropped_link(tmp_path):
+    """Bokeh checks the token on every websocket, reconnections included: with its default
+    of five minutes, an older page cannot reconnect. The launcher makes it a day."""
+    (tmp_path / "app.py").write_text(APP)
+    server = BokehServe(tmp_path / "app.py", module="bokeh_live")
+    try:
+        assert 23 * 3600 < session_expiry(server) <= 24 * 3600
+    finally:
+        server.stop()
+    server = BokehServe(tmp_path / "app.py", module="bokeh_live", args=("--session-token-expiration", "600"))
+    try:
+        assert 500 < session_expiry(server) <= 600  # the command line's wins
+    finally:
+        server.stop()
+
+
 def test_an_app_served_at_the_root_serves_the_files_too():
     """``Server({"/": app})`` (scripts that embed a server, a notebook's ``show(app)``): Bokeh
     gives such an app a ``/static/(.*)`` route that would shadow the extensions' files."""
