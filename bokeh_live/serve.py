@@ -19,12 +19,17 @@ every server process serves the package's files from its first request.
 
 Use ``python -m bokeh_live serve [--isolate] <bokeh serve arguments>``, or, with a
 ``bokeh.server.server.Server`` of your own, :func:`add_headers`.
+
+For operators: ``--metrics`` serves Prometheus metrics at ``/metrics`` (see
+``bokeh_live/metrics.py``; :func:`add_metrics` with a ``Server`` of your own), and
+``--log-json`` writes bokeh_live's log as JSON lines (``bokeh_live/logs.py``).
 """
 
 from __future__ import annotations
 
 import os
 import sys
+import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -32,7 +37,7 @@ from tornado.web import OutputTransform
 
 from . import _bokeh_internals
 
-__all__ = ("add_headers", "main", "serve_pyodide")
+__all__ = ("add_headers", "add_metrics", "main", "serve_pyodide")
 
 #: Where the Bokeh server serves this package's files (the bundle, the worker, Pyodide).
 STATIC_PREFIX = "/static/extensions/bokeh_live/"
@@ -104,14 +109,56 @@ def serve_pyodide(port: int = 0, address: str = "127.0.0.1") -> str:
     return url
 
 
+def add_metrics(server: Any, path: str = "/metrics") -> None:
+    """Count what the sessions of a ``bokeh.server.server.Server`` do and serve it for
+    Prometheus at ``path`` (after the server's prefix). Needs ``prometheus_client``
+    (``pip install 'bokeh_live[metrics]'``). See ``bokeh_live/metrics.py``."""
+    from . import metrics
+
+    metrics.install(_bokeh_internals.tornado_app(server), path)
+
+
+def _num_procs(args: list[str]) -> int:
+    """``bokeh serve``'s ``--num-procs`` among ``args`` (1 when absent; 0 means one per core)."""
+    for i, arg in enumerate(args):
+        value = arg.split("=", 1)[1] if arg.startswith("--num-procs=") else \
+            args[i + 1] if arg == "--num-procs" and i + 1 < len(args) else None
+        if value is not None:
+            try:
+                return int(value)
+            except ValueError:
+                return 1  # bokeh serve says what is wrong with it
+    return 1
+
+
+def _serve_metrics(args: list[str]) -> None:
+    """``--metrics``: every Bokeh application made from now on serves ``/metrics``. Processes
+    that ``--num-procs`` forks write their figures to one folder (prometheus_client's
+    multiprocess mode), made here unless ``PROMETHEUS_MULTIPROC_DIR`` names one already."""
+    from . import metrics
+
+    if _num_procs(args) != 1 and not os.environ.get(metrics.MULTIPROC_ENV):
+        os.environ[metrics.MULTIPROC_ENV] = tempfile.mkdtemp(prefix="bokeh_live_metrics-")
+    metrics.enable()  # before the fork, so that a missing prometheus_client says so at once
+    _bokeh_internals.on_tornado_app(metrics.install)
+
+
 def main(argv: list[str] | None = None) -> int:
-    """``python -m bokeh_live serve [--isolate] ...``: ``bokeh serve`` with the headers."""
+    """``python -m bokeh_live serve [--isolate] [--metrics] [--log-json] ...``: ``bokeh serve``
+    with the headers, and what operators ask for."""
     args = list(sys.argv[1:] if argv is None else argv)
     if not args or args[0] != "serve":
-        print("usage: python -m bokeh_live serve [--isolate] <bokeh serve arguments>", file=sys.stderr)
+        print("usage: python -m bokeh_live serve [--isolate] [--metrics] [--log-json] <bokeh serve arguments>",
+              file=sys.stderr)
         return 2
     isolate = "--isolate" in args
-    args = [a for a in args[1:] if a != "--isolate"]
+    ours = ("--isolate", "--metrics", "--log-json")
+    if "--metrics" in args:
+        _serve_metrics(args)
+    if "--log-json" in args:
+        from .logs import json_lines
+        json_lines()
+    args = [a for a in args[1:] if a not in ours]
     _bokeh_internals.on_tornado_app(lambda app: app.transforms.append(_transform(isolate)))
 
     from bokeh.__main__ import main as bokeh_main
