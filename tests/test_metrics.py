@@ -185,3 +185,28 @@ def test_the_counts_of_all_processes_add_up(tmp_path, page):
             assert value(samples, "bokeh_live_call_seconds_count", kind="run_python") == 3 * len(pids)
     finally:
         server.stop()
+
+
+def test_the_nginx_recipe_keeps_metrics_from_visitors(tmp_path):
+    """Prometheus scrapes each server directly; through the recipe's proxy /metrics is refused."""
+    import tempfile
+    import urllib.error
+    from pathlib import Path
+
+    from harness import Nginx, free_port
+
+    (tmp_path / "app.py").write_text(APP)
+    server = BokehServe(tmp_path / "app.py", module="bokeh_live", args=("--metrics",))
+    proxy = None
+    try:
+        proxy = Nginx(free_port(), [server.port, server.port], Path(tempfile.mkdtemp(dir=tmp_path)))
+        assert "bokeh_live_calls_total" in urllib.request.urlopen(server.url("metrics"), timeout=30).read().decode()
+        with pytest.raises(urllib.error.HTTPError) as refused:
+            proxy.fetch("metrics")
+        assert refused.value.code == 403
+        assert proxy.fetch("app")[0] == 200  # (the app itself goes through)
+    finally:
+        if proxy is not None:
+            proxy.stop()
+        server.stop()
+
