@@ -143,6 +143,27 @@ def _serve_metrics(args: list[str]) -> None:
     _bokeh_internals.on_tornado_app(metrics.install)
 
 
+def _log_level(args: list[str]) -> None:
+    """bokeh_live's log at ``bokeh serve``'s ``--log-level`` (info unless said), as Bokeh's own
+    (which sets only the ``bokeh`` logger's): the sessions' INFO lines (opened, Python
+    started, ended) show beside Bokeh's."""
+    import logging
+
+    from bokeh.settings import convert_logging
+
+    level = "info"
+    for i, arg in enumerate(args):
+        if arg.startswith("--log-level="):
+            level = arg.split("=", 1)[1]
+        elif arg == "--log-level" and i + 1 < len(args):
+            level = args[i + 1]
+    try:
+        value = convert_logging(level)
+    except ValueError:
+        return  # bokeh serve says what is wrong with it
+    logging.getLogger("bokeh_live").setLevel(logging.CRITICAL + 1 if value is None else value)
+
+
 def main(argv: list[str] | None = None) -> int:
     """``python -m bokeh_live serve [--isolate] [--metrics] [--log-json] ...``: ``bokeh serve``
     with the headers, and what operators ask for."""
@@ -155,6 +176,7 @@ def main(argv: list[str] | None = None) -> int:
     ours = ("--isolate", "--metrics", "--log-json")
     if "--metrics" in args:
         _serve_metrics(args)
+    _log_level(args)
     if "--log-json" in args:
         from .logs import json_lines
         json_lines()

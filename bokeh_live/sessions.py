@@ -118,9 +118,9 @@ _reported: weakref.WeakKeyDictionary[Document, set[tuple[Any, ...]]] = weakref.W
 
 def _session_opened(doc: Document, model: BokehLive) -> None:
     metrics.session_opened()
-    log.info("session %s: opened, with BokehLive %s", session_tag(doc), clean(model.name or model.id, 80),
-             extra={"bokeh_live": {"event": "session_opened", "session": session_tag(doc),
-                                   "model": model.name or model.id}})
+    name = f"BokehLive {model.name or model.id}"  # as the model's own lines name it (channel.py)
+    log.info("session %s: opened, with %s", session_tag(doc), clean(name, 80),
+             extra={"bokeh_live": {"event": "session_opened", "session": session_tag(doc), "model": name}})
 
 
 def _session_closed(doc: Document, models: weakref.WeakSet[BokehLive]) -> None:

@@ -210,3 +210,51 @@ def test_the_nginx_recipe_keeps_metrics_from_visitors(tmp_path):
             proxy.stop()
         server.stop()
 
+
+LOG_APP = """
+from bokeh.io import curdoc
+from bokeh_live import BokehLive
+
+curdoc().add_root(BokehLive(name="live", mode="headless"))
+"""
+
+
+def _a_session_that_writes_a_refused_property(server):
+    """A session opened by Bokeh's own client, which then writes a property no browser may
+    write: bokeh_live logs the session's opening (INFO) and the refusal (WARNING)."""
+    from bokeh.client import pull_session
+
+    session = pull_session(url=server.url("app"))
+    try:
+        session.document.get_model_by_name("live").max_message_size = 5
+        session.force_roundtrip()
+        wait_for(lambda: "max_message_size" in server.output(), 30, what="the refusal in the log")
+        return session.id[:12]
+    finally:
+        session.close()
+
+
+def test_python_m_bokeh_live_serve_logs_the_sessions_story_at_info_and_as_json_lines(tmp_path):
+    (tmp_path / "app.py").write_text(LOG_APP)
+    server = BokehServe(tmp_path / "app.py", module="bokeh_live", args=("--log-json",))
+    try:
+        tag = _a_session_that_writes_a_refused_property(server)
+        lines = [json.loads(line) for line in server.output().splitlines() if line.startswith("{")]
+        ours = [line for line in lines if line.get("session") == tag]
+        assert [line["event"] for line in ours] == ["session_opened", "refused"], lines
+        assert ours[0]["level"] == "INFO" and ours[0]["model"] == ours[1]["model"] == "BokehLive live"
+        assert ours[1]["level"] == "WARNING" and "max_message_size" in ours[1]["message"]
+    finally:
+        server.stop()
+
+
+def test_the_log_level_of_bokeh_serve_applies_to_bokeh_lives_lines(tmp_path):
+    (tmp_path / "app.py").write_text(LOG_APP)
+    server = BokehServe(tmp_path / "app.py", module="bokeh_live", args=("--log-level=warning",))
+    try:
+        tag = _a_session_that_writes_a_refused_property(server)
+        output = server.output()
+        assert f"session {tag}: BokehLive live dropped a browser message" in output
+        assert f"session {tag}: opened" not in output  # INFO, below the level
+    finally:
+        server.stop()
