@@ -46,7 +46,11 @@ def table(results: dict[str, Any]) -> list[Row]:
         rows.append({"figure": figure, "measure": measure, "value": value, "baseline": baseline,
                      "baseline_value": base_value, "ratio": _ratio(ratio), "target": target, "met": _met(met)})
 
+    only = results.get("meta", {}).get("only")
+
     def failed(figure: str, fig: dict[str, Any] | None) -> bool:
+        if fig is None and only:  # a run of some sections only (--only): the rest is left out
+            return True
         error = _failed(fig)
         if error:
             row(figure, "FAILED", error[:120])
@@ -294,6 +298,58 @@ def table(results: dict[str, Any]) -> list[Row]:
                            ("compile", "Python compiles it (its import)")):
             row("14 shipped module", f"of which {label}", _num(work[key], " ms"), "first-visit cost (with - without)",
                 _num(m["first_visit_cost_ms"], " ms"), ratio(work[key], m["first_visit_cost_ms"]))
+
+    fig = f.get("fault_storm")
+    if not failed("15 fault storm", fig):
+        name = "15 fault storm"
+        sizes = "/".join(str(mib) for mib in fig["sizes_mib"])
+        ok = fig["outcomes"].get("ok", 0)
+        row(name, f"calls made in {_num(fig['seconds'], ' s', 0)} of faults (small values, calls the other way, "
+            f"arrays of {sizes} MiB both ways), seed {fig['seed']}", f"{fig['calls']:,}",
+            "of which answered (the rest ended with an error)", f"{ok:,}", ratio(ok, fig["calls"]))
+        kinds = ", ".join(f"{n} {kind.replace('_', ' ')}" for kind, n in sorted(fig["faults"].items()))
+        row(name, f"faults injected ({kinds or 'none'})", str(fig["faults_total"]),
+            "of which dropped the page's websocket", str(fig["websocket_cuts"]))
+        row(name, "calls lost (not ended 90 s after the storm, long past their timeouts)", str(fig["lost"]),
+            "calls made", f"{fig['calls']:,}", None, "0", fig["lost"] == 0)
+        row(name, "values corrupted (checked: numbers, texts, SHA-256 of arrays)", str(fig["corrupted"]),
+            "calls answered", f"{ok:,}", None, "0", fig["corrupted"] == 0)
+        c = fig["cut_to_call_end"]
+        row(name, f"longest from a cut to the end of a call it caught ({c['n']} calls)", _num(c["max_ms"], " ms"),
+            "the same, p50", _num(c["p50_ms"], " ms"), ratio(c["max_ms"], c["p50_ms"]))
+        row(name, "calls caught by a cut that ended by their timeout instead", str(fig["caught_by_a_cut_ended_by_timeout"]),
+            "calls caught by a cut", str(c["n"]), None, "0", fig["caught_by_a_cut_ended_by_timeout"] == 0)
+        row(name, "cuts after which the server never saw 0 connections (the new websocket came first)",
+            str(fig["cuts_without_zero_connections"]), "cuts of the page's websocket", str(fig["websocket_cuts"]))
+        r, small = fig["reconnection_to_first_answer"], fig["small_call_ok"]
+        row(name, f"longest from a reconnection to the first answer ({r['n']} reconnections)", _num(r["max_ms"], " ms"),
+            "a small call's round trip in the storm, p50", _num(small["p50_ms"], " ms"),
+            ratio(r["max_ms"], small["p50_ms"]))
+        row(name, "from a reconnection to the first answer, p50", _num(r["p50_ms"], " ms"),
+            "a small call's round trip in the storm, p50", _num(small["p50_ms"], " ms"),
+            ratio(r["p50_ms"], small["p50_ms"]))
+        m = fig["memory"]
+        row(name, "server RSS 2 s after the storm", _num(m["rss_after_mb"], " MB"),
+            "before the storm (after a warm-up)", _num(m["rss_before_mb"], " MB"), m["ratio_after"])
+        row(name, "the same after gc and malloc_trim (free memory handed back)", _num(m["rss_after_trimmed_mb"], " MB"),
+            "before the storm, after gc and malloc_trim", _num(m["rss_before_trimmed_mb"], " MB"),
+            m["ratio_after_trimmed"], "<= 1.10x", m["ratio_after_trimmed"] <= 1.10)
+        again = m.get("again")
+        if again:
+            row(name, f"the same after a second storm ({_num(again['seconds'], ' s', 0)}, seed {again['seed']}: "
+                f"{again['calls']:,} calls, {again['lost']} lost, {again['corrupted']} corrupted)",
+                _num(again["rss_after_trimmed_mb"], " MB"), "after the first storm, after gc and malloc_trim",
+                _num(m["rss_after_trimmed_mb"], " MB"), again["ratio_to_first_trimmed"])
+        row(name, "server RSS peak during the storm", _num(m["rss_peak_mb"], " MB"),
+            "before the storm (after a warm-up)", _num(m["rss_before_mb"], " MB"), m["ratio_peak"])
+        after = fig["after"]
+        row(name, "after the storm: calls pending / blob bytes held / process blob budget used",
+            f"{after['pending']} / {after['blobs_held']} / {after['budget_used']}", "", "", None, "0 / 0 / 0",
+            after["pending"] == after["blobs_held"] == after["budget_used"] == 0)
+        page = fig["page"]
+        works = page["answers_at_end"] and not page["reloaded"]
+        row(name, "the page answers at the end (a checksummed array, a small call), never reloaded",
+            "yes" if works else "no", "", "", None, "yes", works)
     return rows
 
 

@@ -1,7 +1,8 @@
 """The bokeh_live benchmark suite: real ``bokeh serve``, real headless Chromium, real Pyodide.
 
     python -m benchmarks            # the full suite, several minutes
-    python -m benchmarks --quick    # small counts and 1 MB arrays, about a minute
+    python -m benchmarks --quick    # small counts and 1 MB arrays, a few minutes
+    python -m benchmarks --only fault_storm   # one section (repeatable)
 
 Every figure is measured together with its baseline in the same run, on this machine, and
 reported with the ratio and the target it is held against. The table goes to stdout; the
@@ -76,6 +77,14 @@ class Settings:
     burst_changes: int = 200         # slider changes in the burst (each in a task of its own)
     module_reps: int = 5             # page loads per kind in the shipped-module figure (median)
     module_kb: int = 200             # size of the generated shipped module
+    storm_seconds: float = 240.0     # calls under random faults (figure 15)
+    storm_again_seconds: float = 120.0  # a second storm: does the server's memory keep growing?
+    storm_seed: int = 2026
+    storm_sizes_mib: list[int] = field(default_factory=lambda: [1, 4, 16, 64])
+    storm_size_weights: list[float] = field(default_factory=lambda: [0.5, 0.3, 0.15, 0.05])
+    storm_gap_s: tuple[float, float] = (0.5, 3.0)  # quiet time before each fault
+    storm_grace_s: float = 90.0      # after the storm, a call not ended within this is lost
+    storm_faults: dict[str, float] | None = None  # fault kinds and weights; None: storm.FAULTS
 
     @classmethod
     def make(cls, quick: bool, max_mb: float | None) -> Settings:
@@ -86,6 +95,10 @@ class Settings:
             s.model_counts, s.data_reps = [1, 10], 1
             s.recovery_reps, s.recovery_cycles, s.parallel_seconds = 1, 3, 0.3
             s.callback_samples, s.module_reps = 30, 1
+            s.storm_seconds, s.storm_sizes_mib, s.storm_size_weights = 20.0, [1, 2, 4], [0.5, 0.3, 0.2]
+            s.storm_again_seconds = 20.0
+            s.storm_gap_s = (0.3, 1.5)
+            s.storm_faults = {"cut": 0.35, "cut_mid_message": 0.35, "stall": 0.15, "slow_link": 0.15}  # no 12 s stall
         if max_mb is not None:
             s.sizes_mb = [mb for mb in s.sizes_mb if mb <= max_mb]
         return s
@@ -320,10 +333,16 @@ class Page:
             "return document.querySelector('script[src*=\"/extensions/bokeh_live/\"]') != null")
 
     def command(self, op: str, timeout: float = 300, **params: Any) -> dict[str, Any]:
+        return self.result(self.post(op, **params), op, timeout)
+
+    def post(self, op: str, **params: Any) -> int:
+        """Send a command to the page's server app; :meth:`result` waits for its result."""
         cid = next(self._ids)
         self.driver.execute_script(JS_DOC + "doc().get_model_by_name('bench_cmd').text = arguments[0]",
                                    json.dumps({"id": cid, "op": op, **params}))
+        return cid
 
+    def result(self, cid: int, op: str, timeout: float = 300) -> dict[str, Any]:
         def reply() -> dict[str, Any] | None:
             text = self.driver.execute_script(
                 JS_DOC + "const d = doc(); const m = d && d.get_model_by_name('bench_out'); return m ? m.text : null")
@@ -1004,31 +1023,157 @@ class Suite:
         out["pyodide_files_mb"] = sum(f.stat().st_size for f in pyodide.iterdir()) / 1e6 if pyodide.exists() else None
         return out
 
-    def run(self) -> dict[str, Any]:
+    def sections(self) -> list[tuple[str, Callable[[], dict[str, Any]]]]:
+        """Every figure's section, in the order the suite runs them."""
+        return [
+            ("bundle", self.bundle),
+            ("round_trip", self.round_trip),
+            ("throughput", self.throughput),  # needs round_trip's page
+            ("issue7_vs_stock", self.issue7),  # needs round_trip's page
+            ("page_weight", self.page_weight),  # leaves the round-trip page
+            ("data", self.data),
+            ("server_memory", self.memory),
+            ("frames", self.frames),
+            ("recovery", self.recovery),
+            ("parallel", self.parallel),
+            ("callbacks", self.callbacks),
+            ("shipped", self.shipped),
+            ("hostile", self.hostile),
+            ("proxy", self.proxy),
+            ("fault_storm", self.fault_storm),
+            ("startup", self.startup),
+        ]
+
+    def run(self, only: list[str] | None = None) -> dict[str, Any]:
+        """Every section, or those named in ``only``."""
         results: dict[str, Any] = {}
         t0 = time.monotonic()
         self.load_at_start = os.getloadavg()
         try:
-            guarded(results, "bundle", self.bundle)
-            guarded(results, "round_trip", self.round_trip)
-            guarded(results, "throughput", self.throughput)
-            guarded(results, "issue7_vs_stock", self.issue7)
-            guarded(results, "page_weight", self.page_weight)  # leaves the round-trip page
-            guarded(results, "data", self.data)
-            guarded(results, "server_memory", self.memory)
-            guarded(results, "frames", self.frames)
-            guarded(results, "recovery", self.recovery)
-            guarded(results, "parallel", self.parallel)
-            guarded(results, "callbacks", self.callbacks)
-            guarded(results, "shipped", self.shipped)
-            guarded(results, "hostile", self.hostile)
-            guarded(results, "proxy", self.proxy)
-            guarded(results, "startup", self.startup)
+            for name, fn in self.sections():
+                if only is None or name in only:
+                    guarded(results, name, fn)
         finally:
             self.close()
-        results["server_cpu"] = server_cpu(results)
-        return {"meta": machine(self.s, time.monotonic() - t0, self.load_at_start), "figures": results, "raw_ms": {
+        if only is None:
+            results["server_cpu"] = server_cpu(results)
+        meta = machine(self.s, time.monotonic() - t0, self.load_at_start)
+        if only is not None:
+            meta["only"] = only
+        return {"meta": meta, "figures": results, "raw_ms": {
             k: [round(x * 1000, 3) for x in v] for k, v in self.raw.items()}}
+
+
+    # 15: a long randomized fault run (issue 22)
+
+    def fault_storm(self) -> dict[str, Any]:
+        """Thousands of mixed calls (small values, calls the other way, checksummed arrays
+        both ways) from the server app of a page loaded through the tests' fault proxy, while
+        the proxy cuts, stalls and slows the link at random (seeded); see benchmarks/storm.py
+        and bench_app/storm_page.py. Counts calls, faults, lost calls and corrupted values,
+        times each cut to the end of the calls it caught and each reconnection to the first
+        answer, and samples the server's RSS against its baseline before the storm. A second
+        storm (the next seed) then tells one-time growth from growth that goes on: its memory
+        is measured against the memory after the first."""
+        import random
+        import tempfile
+
+        from benchmarks.storm import FaultLog, LoggingProxy, RssSampler, analyse, inject_faults
+
+        s = self.s
+        port = free_port()
+        server = BokehServe(APP, env={"BOKEH_LIVE_NODELAY": "1"}, args=("--allow-websocket-origin", f"127.0.0.1:{port}"))
+        proxy = LoggingProxy(server.port, port)
+        driver = new_browser()
+        folder = Path(tempfile.mkdtemp(prefix="bench-storm-"))
+        try:
+            page = Page(driver, proxy.url("/bench_app?kind=storm"), 1).open()
+            # The first visit makes Python's memory snapshot in a background worker: let it finish.
+            wait_for(lambda: snapshot_cached(driver), 60, 0.1, what="the snapshot to be cached")
+            params = {"seed": s.storm_seed, "sizes_mib": s.storm_sizes_mib, "size_weights": s.storm_size_weights,
+                      "grace": s.storm_grace_s}
+            warm = page.command("storm_warmup", **params)
+            time.sleep(1.0)
+            pid = server.proc.pid
+
+            def settled_rss() -> float:
+                samples = []
+                for _ in range(5):
+                    samples.append(rss_bytes(pid))
+                    time.sleep(0.2)
+                return float(np.median(samples)) / 1e6
+
+            def trimmed_rss() -> float:
+                page.command("release_memory")
+                time.sleep(0.5)
+                return settled_rss()
+
+            rss_before = settled_rss()
+            rss_before_trimmed = trimmed_rss()
+            driver.execute_script("window.__bench_storm_page = true")  # gone if the page reloads
+            log_from = len(server.output())
+            tail = 2.0 if s.quick else 5.0  # no fault in the storm's last seconds
+
+            def storm_run(seed: int, seconds: float) -> tuple[dict[str, Any], FaultLog, RssSampler]:
+                out_file = folder / f"storm-{seed}.json"
+                log = FaultLog()
+                t0 = time.monotonic()
+                page.post("storm", seconds=seconds, out=str(out_file), **{**params, "seed": seed})
+                with RssSampler(pid, rss_bytes) as sampler:
+                    inject_faults(proxy, random.Random(seed), t0 + seconds - tail, s.storm_gap_s, log, s.storm_faults)
+                    wait_for(out_file.exists, seconds + s.storm_grace_s + 120, 0.2, what="the storm's records")
+                storm = json.loads(out_file.read_text())
+                if "error" in storm:
+                    raise CaseError(f"the storm failed in the app: {storm['error']}\n{storm.get('traceback', '')}")
+                time.sleep(2.0)
+                return storm, log, sampler
+
+            storm, log, sampler = storm_run(s.storm_seed, s.storm_seconds)
+            rss_after = settled_rss()
+            rss_after_trimmed = trimmed_rss()
+            out = analyse(storm, proxy, log)
+            storm2, log2, sampler2 = storm_run(s.storm_seed + 1, s.storm_again_seconds)
+            rss_again = settled_rss()
+            rss_again_trimmed = trimmed_rss()
+            again = analyse(storm2, proxy, log2)
+            server_log = server.output()[log_from:].splitlines()
+            errors = [line for line in server_log if "ERROR" in line or "Traceback" in line]
+            out.update(
+                seconds=s.storm_seconds, seed=s.storm_seed, sizes_mib=s.storm_sizes_mib,
+                size_weights=s.storm_size_weights, warmup_calls=warm["calls"],
+                memory={"rss_before_mb": rss_before, "rss_peak_mb": sampler.peak / 1e6, "rss_after_mb": rss_after,
+                        "ratio_after": ratio(rss_after, rss_before), "ratio_peak": ratio(sampler.peak / 1e6, rss_before),
+                        "rss_before_trimmed_mb": rss_before_trimmed, "rss_after_trimmed_mb": rss_after_trimmed,
+                        "ratio_after_trimmed": ratio(rss_after_trimmed, rss_before_trimmed),
+                        "series_mb": [(t, b / 1e6) for t, b in sampler.series],
+                        "again": {"seconds": s.storm_again_seconds, "seed": s.storm_seed + 1, "calls": again["calls"],
+                                  "lost": again["lost"], "corrupted": again["corrupted"],
+                                  "websocket_cuts": again["websocket_cuts"], "rss_peak_mb": sampler2.peak / 1e6,
+                                  "rss_after_mb": rss_again, "rss_after_trimmed_mb": rss_again_trimmed,
+                                  "ratio_to_first_trimmed": ratio(rss_again_trimmed, rss_after_trimmed),
+                                  "ratio_to_before_trimmed": ratio(rss_again_trimmed, rss_before_trimmed)},
+                        "measured": "RSS of the bokeh serve process (VmRSS), median of 5 over 1 s; "
+                                    "before: after a warm-up of every kind and size, no faults; "
+                                    "after: 2 s after the storm's last call; trimmed: then after gc.collect() "
+                                    "and glibc's malloc_trim(0) in that process (free memory handed back, "
+                                    "but for the tops of threads' arenas, which malloc_trim leaves); "
+                                    "again: the same after a second storm (the next seed), which follows the first"},
+                page={"statuses": page.statuses(),
+                      "reloaded": not driver.execute_script("return window.__bench_storm_page === true"),
+                      "answers_at_end": all(v == "ok" for v in out["final"].values())},
+                server_log_errors=len(errors), server_log_error_lines=errors[:5],
+            )
+            out["target"] = ("0 calls lost, 0 values corrupted, the page answers at the end without a reload, "
+                             "server RSS after gc and malloc_trim back within 10 % of its baseline")
+            out["met"] = (out["lost"] == 0 and out["corrupted"] == 0 and again["lost"] == 0 and again["corrupted"] == 0
+                          and out["page"]["answers_at_end"] and not out["page"]["reloaded"]
+                          and out["memory"]["ratio_after_trimmed"] <= 1.10)  # (memory in use, as its row says)
+            return out
+        finally:
+            driver.quit()
+            proxy.stop()
+            server.stop()
+            shutil.rmtree(folder, ignore_errors=True)
 
 
 def write_module(path: Path, size: int, version: int) -> None:
@@ -1145,12 +1290,18 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--quick", action="store_true", help="small counts and 1 MB arrays (about a minute)")
     parser.add_argument("--max-mb", type=float, default=None, help="largest array size for the data figure, in MB")
     parser.add_argument("--output", type=Path, default=OUTPUT, help="folder for results.json and results.png")
+    parser.add_argument("--only", action="append", metavar="SECTION",
+                        help="run only this section (repeatable), e.g. --only fault_storm; see Suite.sections")
     args = parser.parse_args(argv)
 
     from benchmarks.report import plot, table
 
     settings = Settings.make(args.quick, args.max_mb)
-    results = Suite(settings).run()
+    known = [name for name, _ in Suite(settings).sections()]
+    unknown = [name for name in args.only or [] if name not in known]
+    if unknown:
+        parser.error(f"unknown section(s) {unknown}; the sections are {known}")
+    results = Suite(settings).run(args.only)
     args.output.mkdir(parents=True, exist_ok=True)
     results["table"] = table(results)
     (args.output / "results.json").write_text(json.dumps(results, indent=1, default=str))

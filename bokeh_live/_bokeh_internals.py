@@ -56,9 +56,12 @@ def _set_nodelay(connection: Any) -> None:
                               "round trips will take about 40 ms longer")
 
 
-def watch_session(doc: Document, on_disconnect: Callable[[], None]) -> None:
+def watch_session(doc: Document, on_disconnect: Callable[[], None],
+                  on_replaced: Callable[[], None] | None = None) -> None:
     """Turn TCP_NODELAY on for ``doc``'s session (now and on every reconnect) and call
-    ``on_disconnect`` when its last connection goes. Idempotent per document.
+    ``on_disconnect`` when its last connection goes, ``on_replaced`` when a connection
+    comes while another is still open (a page that reconnects before the server has seen
+    its old connection close). Idempotent per document.
 
     Call it once the session exists (from a next-tick callback of the app).
     """
@@ -79,6 +82,8 @@ def watch_session(doc: Document, on_disconnect: Callable[[], None]) -> None:
         subscribe(connection)
         if nodelay:
             _set_nodelay(connection)
+        if on_replaced is not None and session.connection_count > 1:
+            on_replaced()
 
     def unsubscribe_and_notify(connection: Any) -> None:
         unsubscribe(connection)

@@ -223,6 +223,44 @@ class _Outgoing:
     size: int
     request_id: str | None = None
     binary: bool = False  # it carries bytes or arrays: the page says when it has arrived
+    sent: int = 0  # chunks already on their way
+
+    @property
+    def started(self) -> bool:
+        return self.sent > 0
+
+    @property
+    def may_pass(self) -> bool:
+        """Whether later messages may go before it: a call's request, or a reply to the
+        browser's call (calls run concurrently anyway)."""
+        return self.request_id is not None or self.message["type"] in ("call_result", "call_error")
+
+
+class _Events:
+    """Messages and chunks packed into events, in order, each sent as it fills: an event
+    holds at most EVENT_BYTES, or one larger item alone (a message of at most
+    MAX_INLINE_BYTES), so every event stays under Bokeh's 20 MiB websocket message limit.
+    Chunks go before the message that needs them."""
+
+    def __init__(self, send: Callable[[list[ServerMessage], list[dict[str, Any]]], None]) -> None:
+        self.send = send
+        self.messages: list[ServerMessage] = []
+        self.chunks: list[dict[str, Any]] = []
+        self.size = 0
+
+    def add(self, n: int, message: ServerMessage | None = None, chunk: dict[str, Any] | None = None) -> None:
+        if (self.messages or self.chunks) and self.size + n > EVENT_BYTES:
+            self.close()
+        self.size += n
+        if message is not None:
+            self.messages.append(message)
+        if chunk is not None:
+            self.chunks.append(chunk)
+
+    def close(self) -> None:
+        if self.messages or self.chunks:
+            self.send(self.messages, self.chunks)
+        self.messages, self.chunks, self.size = [], [], 0
 
 
 @dataclass
@@ -366,44 +404,63 @@ class Channel:
         self._flush_scheduled = False
         if not self.view_ready:
             return  # kept until a view in the browser says it is there (receive)
-        # Chunks go before the message that needs them. An event holds at most EVENT_BYTES,
-        # or one larger item alone (a message of at most MAX_INLINE_BYTES): every event stays
-        # under Bokeh's 20 MiB websocket message limit.
-        messages: list[ServerMessage] = []
-        chunks: list[dict[str, Any]] = []
-        size = 0
-
-        def make_room(n: int) -> None:
-            nonlocal messages, chunks, size
-            if (messages or chunks) and size + n > EVENT_BYTES:
-                self.send(messages, chunks)
-                messages, chunks, size = [], [], 0
-            size += n
-
-        outbox, self._outbox, self._outbox_bytes = self._outbox, deque(), 0
+        # Large values stream: a tick sends at most CHUNK_BYTES of their chunks (Bokeh holds
+        # the session's lock until the websocket has taken a tick's events), so what is
+        # posted meanwhile does not wait for the whole transfer. Calls' requests and replies
+        # may pass each other and go before a tick's chunks (``_Outgoing.may_pass``);
+        # anything else keeps its place (``send`` data arrives in the order sent, a cancel
+        # after its call).
+        ahead, events = _Events(self.send), _Events(self.send)
+        streamed = 0
+        outbox, self._outbox = self._outbox, deque()
+        held: set[str] = set()  # calls part-way: nothing about them passes them
+        blocked = False  # an item that keeps its place is waiting: everything after it waits
         for item in outbox:
-            if item.request_id is not None:
-                if item.request_id not in self.pending:
-                    continue  # the call ended before it left: never send a stale request
+            if item.request_id is not None and item.request_id not in self.pending and not item.started:
+                self._outbox_bytes -= item.size
+                continue  # the call ended before it left: never send a stale request
+            about = item.request_id or cast("dict[str, Any]", item.message).get("request_id")
+            if blocked or about in held or (item.chunks[item.sent:] and streamed >= CHUNK_BYTES):
+                self._outbox.append(item)
+                blocked = blocked or not item.may_pass
+                if about is not None:
+                    held.add(about)
+                continue
+            if item.request_id is not None and not item.started:
                 self.pending.mark_sent(item.request_id)
                 if item.binary:  # on its way until the page says it arrived ("received")
                     self._transit[item.request_id] = [time.perf_counter(), None]
-            for chunk in item.chunks:
-                make_room(chunk_size(chunk))
-                chunks.append(chunk)
-            make_room(item.inline)
-            messages.append(item.message)
-        if messages or chunks:
-            self.send(messages, chunks)
+            while item.sent < len(item.chunks) and streamed < CHUNK_BYTES:
+                chunk = item.chunks[item.sent]
+                item.sent += 1
+                n = chunk_size(chunk)
+                events.add(n, chunk=chunk)
+                streamed += n
+                self._outbox_bytes -= n
+            if item.sent < len(item.chunks):
+                self._outbox.append(item)
+                blocked = blocked or not item.may_pass
+                if about is not None:
+                    held.add(about)
+                continue
+            passing = streamed and not item.chunks and item.may_pass
+            (ahead if passing else events).add(item.inline, message=item.message)
+            self._outbox_bytes -= item.inline
+        ahead.close()
+        events.close()
+        if self._outbox and not self._flush_scheduled:
+            self._flush_scheduled = True
+            self.schedule(self.flush)
 
     # --- state --------------------------------------------------------------------------------------
 
-    def disconnected(self, reason: str) -> None:
+    def disconnected(self, reason: str, *, connection_lost: bool = True) -> None:
         """The view is gone: fail every pending call now instead of at its timeout, and
-        hold new messages until a view is back (BokehJS reconnects with new views)."""
+        hold new messages until a view is back (BokehJS reconnects with new views).
+
+        A page kept in the back/forward cache keeps its connection (``connection_lost``
+        false): what crossed it half-way, either way, goes on when the page is shown."""
         self.view_ready = False
-        if self._assembler is not None:
-            self._assembler.clear()
         if len(self.pending):
             self.note("disconnected", f"{self.name}: {reason}: {len(self.pending)} pending calls end", logging.INFO)
 
@@ -413,6 +470,15 @@ class Channel:
             return error
 
         self.pending.end_all(lost)
+        if not connection_lost:
+            return
+        if self._assembler is not None:
+            self._assembler.clear()
+        # A value part-way would reach the next view without its first chunks: it is lost
+        # with the connection, as what was on the wire is.
+        for item in [item for item in self._outbox if item.started]:
+            self._outbox.remove(item)
+            self._outbox_bytes -= item.inline + sum(map(chunk_size, item.chunks[item.sent:]))
 
     def _view_ready(self) -> None:
         if not self.view_ready:
@@ -483,7 +549,8 @@ class Channel:
         elif message["type"] == "view":
             if message["state"] == "hidden":
                 self.disconnected("the page was left before answering (it may be kept in the browser's "
-                                  "back/forward cache); calls fail until it is shown again")
+                                  "back/forward cache); calls fail until it is shown again",
+                                  connection_lost=False)
             else:
                 self._view_ready()
         elif message["type"] == "sending":

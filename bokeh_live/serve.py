@@ -27,6 +27,7 @@ For operators: ``--metrics`` serves Prometheus metrics at ``/metrics`` (see
 
 from __future__ import annotations
 
+import hashlib
 import os
 import sys
 import tempfile
@@ -36,6 +37,7 @@ from typing import Any
 from tornado.web import OutputTransform
 
 from . import _bokeh_internals
+from .shared import PYODIDE_VERSION, VERSION
 
 __all__ = ("add_headers", "add_metrics", "main", "serve_pyodide")
 
@@ -78,14 +80,31 @@ def in_notebook_kernel() -> None:
     _bokeh_internals.on_tornado_app(lambda app: app.transforms.append(_transform(False)))
 
 
-def serve_pyodide(port: int = 0, address: str = "127.0.0.1") -> str:
-    """Serve the Pyodide files installed with bokeh_live from this process, with CORS
-    headers, and make them the default ``pyodide_url`` of the models made from now on;
-    return their URL. For notebooks without internet: call it in the kernel, and the
-    notebook's page (static ``output_notebook()`` output) loads Pyodide from there.
+#: The URL :func:`serve_pyodide` serves at in this process, once it does.
+_served: str | None = None
 
-    It serves on the running event loop (a notebook kernel's); ``port`` 0 picks a free one.
+
+def stable_port() -> int:
+    """A port named by this package's and Pyodide's versions: a kernel that restarts serves
+    Pyodide at the same address, so pages keep the snapshot and the HTTP cache they have.
+    It is below the ranges systems pick outgoing connections' ports from (32768 up on Linux,
+    49152 up on Windows and macOS), so a connection does not happen to hold it."""
+    digest = hashlib.sha256(f"bokeh_live {VERSION} pyodide {PYODIDE_VERSION}".encode()).digest()
+    return 28000 + int.from_bytes(digest[:2], "big") % 4000
+
+
+def serve_pyodide(port: int | None = None, address: str = "127.0.0.1") -> str:
+    """Serve the Pyodide files installed with bokeh_live from this process, with CORS
+    headers and a week of ``Cache-Control``, and make them the default ``pyodide_url`` of the
+    models made from now on; return their URL. For notebooks without internet: call it in
+    the kernel, and the notebook's page (static ``output_notebook()`` output) loads Pyodide
+    from there.
+
+    It serves on the running event loop (a notebook kernel's). Called again, it returns the
+    same URL. ``port`` None uses a port named by the package's version (:func:`stable_port`),
+    the same after a kernel restarts, or a free one if that is taken; 0 picks a free one.
     """
+    global _served
     from tornado.httpserver import HTTPServer
     from tornado.netutil import bind_sockets
     from tornado.web import Application, StaticFileHandler
@@ -93,20 +112,32 @@ def serve_pyodide(port: int = 0, address: str = "127.0.0.1") -> str:
     from .live import PYODIDE_URL_ENV
     from .standalone import PYODIDE_DIR
 
+    if _served is not None:
+        os.environ[PYODIDE_URL_ENV] = _served
+        return _served
+
     class Files(StaticFileHandler):
         def set_default_headers(self) -> None:
             self.set_header("Access-Control-Allow-Origin", "*")
             self.set_header("Cross-Origin-Resource-Policy", "cross-origin")
 
+        def get_cache_time(self, path: str, modified: Any, mime_type: str) -> int:
+            return 604800  # as the Bokeh server's copy: they change only with the package (and the port)
+
         def get_content_type(self) -> str:  # whatever the machine's mime.types says
             types = {".mjs": "text/javascript", ".wasm": "application/wasm", ".json": "application/json"}
             return types.get(Path(self.absolute_path or "").suffix) or super().get_content_type()
 
-    sockets = bind_sockets(port, address)
+    try:
+        sockets = bind_sockets(stable_port() if port is None else port, address)
+    except OSError:
+        if port is not None:
+            raise
+        sockets = bind_sockets(0, address)  # the stable port is taken (another kernel, another program)
     HTTPServer(Application([(r"/pyodide/(.*)", Files, {"path": str(PYODIDE_DIR)})])).add_sockets(sockets)
-    url = f"http://{address}:{sockets[0].getsockname()[1]}/pyodide/"
-    os.environ[PYODIDE_URL_ENV] = url
-    return url
+    _served = f"http://{address}:{sockets[0].getsockname()[1]}/pyodide/"
+    os.environ[PYODIDE_URL_ENV] = _served
+    return _served
 
 
 def add_metrics(server: Any, path: str = "/metrics") -> None:

@@ -62,8 +62,11 @@ def watch_document(doc: Document, model: BokehLive) -> None:
 
     doc.on_session_destroyed(session_destroyed)
     # The session exists only once the app script has run: look at it next tick.
-    doc.add_next_tick_callback(
-        lambda: _bokeh_internals.watch_session(doc, lambda: fail_all("the browser disconnected before answering")))
+    doc.add_next_tick_callback(lambda: _bokeh_internals.watch_session(
+        doc, lambda: fail_all("the browser disconnected before answering"),
+        # A page that reconnects rebuilds its views: what was sent to the old ones is lost,
+        # even when its old connection is not closed yet (it never would be answered).
+        lambda: fail_all("the browser reconnected before answering")))
 
 
 def _fail(models: weakref.WeakSet[BokehLive], reason: str) -> None:

@@ -15,7 +15,7 @@ import type {Dict} from "@bokehjs/core/types"
 
 import {ServerMessages} from "./protocol"
 import type {ClientMessage, ServerMessage} from "./protocol"
-import {PYODIDE_CDN, Runtime, default_index_url} from "./runtime"
+import {PYODIDE_CDN, Runtime, default_index_url, page_key} from "./runtime"
 import type {ModelMessage, RuntimeEvent, RuntimeListener} from "./runtime"
 import type {FromWorker} from "./worker"
 import {from_worker, keep_tail} from "./values"
@@ -43,6 +43,8 @@ export class BokehLiveView extends LayoutDOMView implements RunsHost {
 
   runtime!: Runtime
   channel!: Channel
+  /** The model's name on the page and in its worker: unique, whatever document it is of. */
+  key!: string
   readonly ui = new LiveUI({
     run: (code) => this.run_from_ui(code),
     stop: () => {
@@ -55,6 +57,7 @@ export class BokehLiveView extends LayoutDOMView implements RunsHost {
   /** Browser callbacks: what `watch` lists, mirrored into the worker and sent as it changes. */
   protected readonly watcher = new Watcher({
     get_model: () => this.model,
+    get_key: () => this.key,
     post: (message) => this.runtime.post(message),
     run: (message) => this.runtime.start_run(message),
     stop: (id, reason) => this.runtime.stop([id], reason),
@@ -84,8 +87,9 @@ export class BokehLiveView extends LayoutDOMView implements RunsHost {
       this.model.code = saved
     }
     heal_reconnections(this.model.document)
+    this.key = page_key(this.model)
     this.runtime = this.model.runtime()
-    this.runtime.attach(this.model.id, this.listener)
+    this.runtime.attach(this.key, this.listener)
     if (this.model.module_files.length != 0) {
       void this.fetch_modules()
     }
@@ -157,7 +161,7 @@ export class BokehLiveView extends LayoutDOMView implements RunsHost {
     this.save_code()
     window.removeEventListener("pagehide", this.page_hidden)
     window.removeEventListener("pageshow", this.page_shown)
-    this.runtime.detach(this.model.id, this.listener)
+    this.runtime.detach(this.key, this.listener)
     this.completions.end_all("the view was removed")
     this.watcher.remove()
     this.ui.remove()
@@ -179,6 +183,10 @@ export class BokehLiveView extends LayoutDOMView implements RunsHost {
     super._update_layout()
     if (this.model.mode == "headless") {
       this.style.append(":host", {display: "none"})
+    }
+    if (this.model.width == null && this.model.width_policy == "auto" && default_width(this.model.mode) != null) {
+      // A width of our choosing gives way to a narrower container (a notebook's split panel).
+      this.style.append(":host", {max_width: "100%"})
     }
     const {height, height_policy} = this.box_sizing()
     this.ui.set_fill(height != null || height_policy == "fit" || height_policy == "max")
@@ -292,13 +300,13 @@ export class BokehLiveView extends LayoutDOMView implements RunsHost {
     if (typeof sources == "string") {
       return sources
     }
-    this.runtime.post({kind: "modules", model: this.model.id, files: sources})
+    this.runtime.post({kind: "modules", model: this.key, files: sources})
     return null
   }
 
   protected send_config(): void {
     const {value, max_message_size, auto_packages} = this.model
-    this.runtime.post({kind: "config", model: this.model.id, value, limit: max_message_size, auto_packages})
+    this.runtime.post({kind: "config", model: this.key, value, limit: max_message_size, auto_packages})
   }
 
   /**
@@ -310,7 +318,7 @@ export class BokehLiveView extends LayoutDOMView implements RunsHost {
       return null
     }
     const {id, ending} = this.completions.open(null, {timeout_ms: COMPLETE_TIMEOUT_MS})
-    this.runtime.post({kind: "complete", model: this.model.id, id, before})
+    this.runtime.post({kind: "complete", model: this.key, id, before})
     const end = await ending
     return end.how == "settled" ? end.value : null
   }
@@ -329,7 +337,7 @@ export class BokehLiveView extends LayoutDOMView implements RunsHost {
           this.el.dispatchEvent(new CustomEvent("bokeh-live:server-data", {detail: message.data, bubbles: true, composed: true}))
           // After the code that registers on_server_data has run; in order, as promises are.
           void this.runs.when_code_settled().then(() => {
-            this.runtime.post({kind: "server_data", model: this.model.id, data: message.data})
+            this.runtime.post({kind: "server_data", model: this.key, data: message.data})
           })
           break
         }
@@ -416,7 +424,7 @@ export class BokehLiveView extends LayoutDOMView implements RunsHost {
 
   /** The answer to a `bokeh_live.call` of this model's browser code. */
   protected reply(id: string, answer: {result: unknown, error: string | null, error_type: string | null}): void {
-    this.runtime.post({kind: "reply", model: this.model.id, id, ...answer})
+    this.runtime.post({kind: "reply", model: this.key, id, ...answer})
   }
 
   /**

@@ -41,6 +41,8 @@ type Run = {
 /** What the runs need of their view. */
 export interface RunsHost {
   readonly model: BokehLive
+  /** The model's name in its worker (page_key). */
+  readonly key: string
   readonly runtime: Runtime
   readonly ui: LiveUI
   /** Settles with why the model's packages did not load, or null, once they are loaded. */
@@ -169,7 +171,7 @@ export class Runs {
       this.run_when_ready = true  // the fresh runtime runs it, with or without auto_run
       return
     }
-    const id = `code-${++this.code_runs}`
+    const id = `code-${this.host.key}-${++this.code_runs}`  // unique in the worker, whatever the model
     this.code_run = id
     this.stopped_code = null
     this.host.set_status(this.host.package_phase != null ? "loading" : "running")
@@ -193,7 +195,7 @@ export class Runs {
       run.deadline = setTimeout(() => this.stop_code(reason), run_timeout * 1000)
     }
     this.runs.open(run, {id})
-    runtime.run(model.id, id, model.code, {}, true)
+    runtime.run(this.host.key, id, model.code, {}, true)
   }
 
   /** Stop the running `code` (the Stop button, Esc, run_timeout); `reason` ends its error. */
@@ -209,10 +211,10 @@ export class Runs {
 
   /** The server's `run_python`: it runs once the model's code has. */
   call({code, kwargs, request_id}: RunPython): void {
-    const {model, runtime} = this.host
+    const {runtime} = this.host
     const start = () => void this.when_code_settled().then(() => {
       if (this.runs.has(request_id)) {  // not cancelled meanwhile
-        runtime.run(model.id, request_id, code, kwargs, false)
+        runtime.run(this.host.key, request_id, code, kwargs, false)
       }
     })
     this.runs.open({kind: "call", stdout: new Tail(), stderr: new Tail(), start}, {id: request_id})
@@ -228,9 +230,9 @@ export class Runs {
 
   /** The server's `interrupt()`: stop every run of this model. */
   interrupt(): void {
-    const {model, runtime} = this.host
+    const {runtime} = this.host
     this.stop_code(`${STOPPED}: interrupted by the server`)
-    runtime.stop(runtime.runs_of(model.id), "interrupted by the server")
+    runtime.stop(runtime.runs_of(this.host.key), "interrupted by the server")
   }
 
   /** Runs that never reached a worker that was then replaced: start them again. */

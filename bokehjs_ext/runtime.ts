@@ -1,7 +1,8 @@
 /**
  * A Pyodide worker of the page, shared by the BokehLive views of one `worker` name (all of
  * them, by default; models of other names run in parallel, in workers of their own). Each
- * model keeps its own Python namespace inside; messages are routed to views by model id.
+ * model keeps its own Python namespace inside; messages are routed to views by the model's
+ * key on the page (`page_key`).
  *
  * The runtime makes sure every run and every package load ends (pending.ts): it knows
  * which runs are in the worker, stops one on request (cancel if it waits at an await; else
@@ -27,6 +28,7 @@ export const PYODIDE_CDN = `https://cdn.jsdelivr.net/pyodide/v${PYODIDE_VERSION}
  */
 const CANCEL_GRACE_MS = 500
 const INTERRUPT_GRACE_MS = 1000
+const INTERRUPT_REPEAT_MS = 100
 /** Package loads and Pyodide's start each have an end. */
 const LOAD_TIMEOUT_MS = 300_000
 const START_TIMEOUT_MS = 180_000
@@ -46,6 +48,24 @@ export interface RuntimeListener {
   runtime(event: RuntimeEvent): void
   /** Runs that never reached a worker that was then replaced: start them again. */
   resend(ids: string[]): void
+}
+
+const documents = new WeakMap<object, number>()
+let documents_seen = 0
+
+/**
+ * A model's name on the page and in its worker. A Bokeh id is unique only within its
+ * document: two notebooks in one JupyterLab tab, or two embeds made by different processes,
+ * both have a `p1012`. So it is prefixed with its document's number on this page.
+ */
+export function page_key(model: {id: string, document: object | null}): string {
+  const {document} = model
+  let number = document != null ? documents.get(document) : 0
+  if (number == null) {
+    number = ++documents_seen
+    documents.set(document!, number)
+  }
+  return `${number}:${model.id}`
 }
 
 /** Where the bundle was loaded from, when a Bokeh server (or another host) serves it. */
@@ -215,11 +235,17 @@ export class Runtime {
       runtime?.channel?.close()
       runtime = new Runtime(url, sandbox, package_url != null ? folder(package_url) : null, name, snapshot)
       Runtime._shared.set(key, runtime)
-    } else if (runtime.index_url != url) {
-      console.warn(`bokeh_live: this page already runs Pyodide from ${runtime.index_url}; ignoring ${url}`)
+    } else if (runtime.index_url != url && !runtime.sources.includes(url)) {
+      console.warn(`bokeh_live: this page already runs Pyodide from ${runtime.index_url}; ${url} is kept ` +
+                   "for restarts, should that one stop answering")
     }
+    runtime.sources = [url, ...runtime.sources.filter((source) => source != url)]
     return runtime
   }
+
+  /** Where the page's models would have Pyodide come from, the newest first: if the address
+   * it runs from stops answering (a notebook's kernel restarted), a restart tries these. */
+  sources: string[] = []
 
   phase: string = PHASES[0]
   state: "loading" | "ready" | "failed" | "crashed" = "loading"
@@ -251,7 +277,7 @@ export class Runtime {
    * `package_url`: where lockfile packages come from. Its own lockfile is used, unless it is
    * the public distribution of this version, whose lockfile is the core's own (no request).
    */
-  private constructor(readonly index_url: string, readonly sandbox: boolean, readonly package_url: string | null,
+  private constructor(public index_url: string, readonly sandbox: boolean, readonly package_url: string | null,
                       readonly name: string, readonly use_snapshot: boolean) {
     // No memory can be shared with the opaque origin of a sandbox.
     const can_share = typeof SharedArrayBuffer != "undefined" && globalThis.crossOriginIsolated && !sandbox
@@ -271,7 +297,11 @@ export class Runtime {
     return this.interrupt != null
   }
 
+  /** Addresses a start was tried from since Python last started. */
+  private readonly tried = new Set<string>()
+
   private start(reason: string): void {
+    this.tried.add(this.index_url)
     this.started_at = performance.now()
     this.state = "loading"
     this.phase = reason == "" ? PHASES[0] : `restarting Python (${reason})`
@@ -334,6 +364,7 @@ export class Runtime {
         break
       case "ready":
         clearTimeout(this.start_timer)
+        this.tried.clear()
         this.state = "ready"
         this.start_ms = performance.now() - this.started_at
         this.snapshot = message.snapshot
@@ -342,14 +373,26 @@ export class Runtime {
         }
         this.emit(message)
         break
-      case "init_failed":
+      case "init_failed": {
         clearTimeout(this.start_timer)
+        // Pyodide's address may have gone since the page started (a kernel's server restarted
+        // on another port): try the others the page's models name, the newest first.
+        const next = this.sources.find((source) => !this.tried.has(source))
+        if (next != null) {
+          console.warn(`bokeh_live: Pyodide did not start from ${this.index_url} (${message.error}); ` +
+                       `starting it from ${next}`)
+          this.index_url = next
+          this.channel?.close()
+          this.start("its first address did not answer")
+          break
+        }
         this.state = "failed"
         this.failure = !this.sandbox ? message.error : `${message.error}\n(a sandboxed worker fetches Pyodide ` +
           "cross-origin: its files need CORS headers, as python -m bokeh_live serve or a CDN sends them)"
         this.end_everything(this.failure)
         this.emit({kind: "failed", error: this.failure})
         break
+      }
       case "crashed":
         this.lose_worker(`The Python runtime crashed: ${message.error}. It restarts on the next run or call.`)
         this.state = "crashed"
@@ -427,8 +470,16 @@ export class Runtime {
       } else if (this.interrupt == null) {
         this.restart(reason)
       } else {
-        Atomics.store(this.interrupt, 0, 2)  // SIGINT: Pyodide raises KeyboardInterrupt and resets it
-        setTimeout(() => unfinished() && this.restart(`${reason}; the interrupt was not honoured`), INTERRUPT_GRACE_MS)
+        // SIGINT: Python reads and resets it, then raises KeyboardInterrupt. Stored again
+        // until the run ends, since one read is sometimes not followed by the exception.
+        const buffer = this.interrupt
+        Atomics.store(buffer, 0, 2)
+        const repeat = setInterval(() => unfinished() ? Atomics.store(buffer, 0, 2) : clearInterval(repeat),
+                                   INTERRUPT_REPEAT_MS)
+        setTimeout(() => {
+          clearInterval(repeat)
+          unfinished() && this.restart(`${reason}; the interrupt was not honoured`)
+        }, INTERRUPT_GRACE_MS)
       }
     }, CANCEL_GRACE_MS)
   }
@@ -440,6 +491,9 @@ export class Runtime {
     }
     this.stops = this.stops.filter((stop) => (stop.ids.delete(id), stop.ids.size != 0))
     if (this.stops.length == 0) {
+      if (this.interrupt != null) {
+        Atomics.store(this.interrupt, 0, 0)  // a SIGINT stored again is for no one now
+      }
       this.held.splice(0).forEach(({message}) => this.post(message))
     }
   }

@@ -27,6 +27,8 @@ const MAX_WAITING_EVENTS = 1000
 /** What the watcher needs of its view. */
 export interface WatchHost {
   get_model(): HasProps & {watch: unknown, run_timeout: number | null}
+  /** The model's name in its worker (page_key). */
+  get_key(): string
   /** To the worker: the mirror. */
   post(message: Watched): void
   /** A batch, as a run of the worker: stopping, restarting or a crash end it as they end runs. */
@@ -88,7 +90,7 @@ export class Watcher {
   start(): void {
     this.stop_listening()
     const model = this.host.get_model()
-    const message: Watched = {kind: "watched", model: model.id, watch: {}, properties: {}, events: {}, missing: {}}
+    const message: Watched = {kind: "watched", model: this.host.get_key(), watch: {}, properties: {}, events: {}, missing: {}}
     const events = new Map<string, Set<string>>()
     for (const [name, attrs] of listed(model.watch)) {
       message.watch[name] = attrs
@@ -236,7 +238,7 @@ export class Watcher {
     }
     const {run_timeout} = this.host.get_model()
     const {id, ending} = this.batch.open(null, {id: `changes-${++batches}`, timeout_ms: run_timeout != null ? run_timeout * 1000 : null})
-    this.host.run({kind: "changes", model: this.host.get_model().id, id, items})
+    this.host.run({kind: "changes", model: this.host.get_key(), id, items})
     const end: Ending<null> = await ending
     if (end.how == "timed_out") {
       this.host.stop(id, `TimeoutError: the callbacks ran longer than run_timeout (${run_timeout} s)`)

@@ -221,6 +221,10 @@ export function worker_main(): void {
   // another build. One that fails either way is replaced by a fresh start's.
   const SNAPSHOT_CACHE = "bokeh-live-snapshots"
   const DIGEST_HEADER = "x-bokeh-live-sha256"
+  const SAVED_HEADER = "x-bokeh-live-saved"  // when, in ms since the epoch
+  const SIZE_HEADER = "x-bokeh-live-bytes"
+  /** The most the origin's snapshots take together: three of Pyodide 314's (31 MB each). */
+  const SNAPSHOT_STORE_BYTES = 100 * 2 ** 20
 
   async function sha256(bytes: Uint8Array<ArrayBuffer>): Promise<string> {
     const digest = new Uint8Array(await crypto.subtle.digest("SHA-256", bytes))
@@ -246,16 +250,34 @@ export function worker_main(): void {
     }
   }
 
-  /** Cache `bytes` under `key`, and drop snapshots of other versions made from the same Pyodide. */
+  /** Cache `bytes` under `key`; drop snapshots of other versions made from the same Pyodide,
+   * then the oldest others until the store is within SNAPSHOT_STORE_BYTES, whatever the number
+   * of addresses Pyodide came from (a notebook's kernel serving it on a new port each time). */
   async function save_snapshot(key: string, bytes: Uint8Array<ArrayBuffer>): Promise<void> {
     const cache = await caches.open(SNAPSHOT_CACHE)
     const folder = key.slice(0, key.lastIndexOf("/") + 1)
+    const others: {request: Request, saved: number, size: number}[] = []
     for (const request of await cache.keys()) {
-      if (request.url.startsWith(folder) && request.url != key) {
+      if (request.url == key) {
+        continue  // replaced below
+      } else if (request.url.startsWith(folder)) {
         await cache.delete(request)
+      } else {
+        const headers = (await cache.match(request))?.headers
+        others.push({request, saved: Number(headers?.get(SAVED_HEADER) ?? 0),
+                     size: Number(headers?.get(SIZE_HEADER) ?? SNAPSHOT_STORE_BYTES)})
       }
     }
-    const headers = {"content-type": "application/octet-stream", [DIGEST_HEADER]: await sha256(bytes)}
+    let total = bytes.byteLength
+    for (const other of others.sort((a, b) => b.saved - a.saved)) {
+      total += other.size
+      if (total > SNAPSHOT_STORE_BYTES) {
+        await cache.delete(other.request)
+        total -= other.size
+      }
+    }
+    const headers = {"content-type": "application/octet-stream", [DIGEST_HEADER]: await sha256(bytes),
+                     [SAVED_HEADER]: String(Date.now()), [SIZE_HEADER]: String(bytes.byteLength)}
     await cache.put(key, new Response(bytes, {headers}))
   }
 

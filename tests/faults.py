@@ -8,6 +8,9 @@ upstream port, one task per direction. From the test thread it can, at any momen
   the receiver gets those bytes, then the end);
 - ``blackhole()`` them: the sockets stay open but nothing more is forwarded either way
   (a half-open link, a proxy that stopped answering), until ``restore()``;
+- ``drop_browser_side()``: reset the browser's side of every connection and leave the
+  server's open and silent (a NAT or proxy that forgot the connection): the browser
+  reconnects while the server still holds the old one, until ``restore()`` ends it;
 - ``throttle(bytes_per_second, latency)``: a slow link, each chunk delayed by ``latency``
   and paced to the rate.
 
@@ -60,6 +63,7 @@ class FaultProxy:
         self.bytes = {"up": 0, "down": 0}  # forwarded so far: up is browser to server
         self._cut_after: dict[str, int | None] = {"up": None, "down": None}
         self._blackholed = False
+        self._stranded: list[asyncio.StreamWriter] = []  # server sides left open by drop_browser_side
         self._rate: float | None = None  # bytes per second
         self._latency = 0.0
         self._ready = threading.Event()
@@ -82,6 +86,19 @@ class FaultProxy:
         server to browser)."""
         self._call(lambda: self._cut_after.__setitem__(direction, self.bytes[direction] + n))
 
+    def drop_browser_side(self) -> int:
+        """Reset the browser's side of every open connection; the server's side stays open,
+        forwarding nothing, until ``restore()``. Returns how many there were."""
+        def drop() -> int:
+            links, self.links = self.links, []
+            for link in links:
+                link.client.transport.abort()
+                for task in link.tasks:
+                    task.cancel()
+                self._stranded.append(link.server)
+            return len(links)
+        return self._call(drop)
+
     def blackhole(self) -> None:
         """Stop forwarding, keeping the sockets open (a half-open link)."""
         self._call(lambda: setattr(self, "_blackholed", True))
@@ -92,6 +109,7 @@ class FaultProxy:
         def restore() -> None:
             if self._blackholed:
                 self._cut_all()
+            self._end_stranded()
             self._blackholed = False
             self._rate, self._latency = None, 0.0
         self._call(restore)
@@ -113,7 +131,14 @@ class FaultProxy:
             return fn()
         return asyncio.run_coroutine_threadsafe(run(), self.loop).result(10)
 
+    def _end_stranded(self) -> None:
+        stranded, self._stranded = self._stranded, []
+        for writer in stranded:
+            with contextlib.suppress(Exception):
+                writer.transport.abort()
+
     def _cut_all(self, graceful: bool = False) -> int:
+        self._end_stranded()
         links, self.links = self.links, []
         for link in links:
             link.close(graceful)

@@ -19,7 +19,7 @@ pytestmark = pytest.mark.browser
 
 ROOT = Path(__file__).resolve().parent.parent
 FIGURES = ("bundle", "round_trip", "throughput", "issue7_vs_stock", "data", "server_memory", "startup", "server_cpu",
-           "recovery", "hostile", "frames", "proxy", "page_weight", "parallel", "callbacks", "shipped")
+           "recovery", "hostile", "frames", "proxy", "page_weight", "parallel", "callbacks", "shipped", "fault_storm")
 
 
 @pytest.fixture(scope="module")
@@ -111,10 +111,39 @@ def test_browser_callbacks_and_shipped_modules_hold_their_figures(results):
     assert all(number(v) for v in module["in_the_worker_ms"].values())
 
 
+def test_the_fault_storm_loses_and_corrupts_nothing_and_holds_its_figures(results):
+    _, r = results
+    storm = r["figures"]["fault_storm"]
+
+    def number(x):
+        return isinstance(x, (int, float)) and math.isfinite(x) and x >= 0
+
+    # Every call ended (none lost) and every value that arrived was the one sent.
+    assert storm["lost"] == 0, storm["lost_examples"]
+    assert storm["corrupted"] == 0, storm["wrong_examples"]
+    assert isinstance(storm["calls"], int) and storm["calls"] > 0
+    assert sum(storm["outcomes"].values()) == storm["calls"] == len(storm["raw"]["calls"])
+    assert set(storm["calls_by_kind"]) <= {"small", "call", "up", "echo"}
+    assert isinstance(storm["faults_total"], int) and storm["faults_total"] == sum(storm["faults"].values()) >= 1
+    assert storm["page"]["answers_at_end"] is True and storm["page"]["reloaded"] is False
+    for key in ("cut_to_call_end", "reconnection_to_first_answer", "cut_to_reconnection", "small_call_ok"):
+        assert isinstance(storm[key]["n"], int)
+        assert all(number(storm[key][k]) for k in ("p50_ms", "p99_ms", "max_ms")) or storm[key]["n"] == 0
+    memory = storm["memory"]
+    assert all(number(memory[k]) for k in ("rss_before_mb", "rss_peak_mb", "rss_after_mb", "rss_before_trimmed_mb",
+                                           "rss_after_trimmed_mb", "ratio_after", "ratio_after_trimmed"))
+    # A second storm follows the first, its memory measured against the memory after the first.
+    again = memory["again"]
+    assert again["lost"] == 0 and again["corrupted"] == 0 and again["calls"] > 0
+    assert all(number(again[k]) for k in ("rss_peak_mb", "rss_after_mb", "rss_after_trimmed_mb",
+                                          "ratio_to_first_trimmed", "ratio_to_before_trimmed"))
+    assert all(isinstance(storm["after"][k], int) for k in ("pending", "blobs_held", "budget_used"))
+
+
 def test_table_covers_every_figure_and_plot_is_written(results):
     out, r = results
     figures = {row["figure"].split()[0] for row in r["table"]}
-    assert figures == {"1", "2", "3", "4", "5", "6", "7", "8", "9", "10", "11", "12", "13", "14"}
+    assert figures == {"1", "2", "3", "4", "5", "6", "7", "8", "9", "10", "11", "12", "13", "14", "15"}
     assert not [row for row in r["table"] if row["measure"] == "FAILED"]
     if importlib.util.find_spec("matplotlib") is not None:
         assert (out / "results.png").stat().st_size > 0

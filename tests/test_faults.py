@@ -9,10 +9,11 @@ import time
 
 import numpy as np
 import pytest
+from distribution import StaticServer, make
 from faults import FaultProxy
 
 from bokeh_live import BokehLive, LiveError
-from harness import PYODIDE_TIMEOUT, AppServer, free_port, wait_for
+from harness import JS_VIEW, OUTPUT, PYODIDE_TIMEOUT, AppServer, free_port, wait_for
 
 pytestmark = pytest.mark.browser
 
@@ -75,6 +76,26 @@ def test_a_cut_in_the_middle_of_a_large_array_to_the_browser_leaves_a_page_that_
     assert call(server, live, "len(a)", a=np.ones(MB)).result(60) == MB  # large values travel again
 
 
+def test_a_page_that_reconnects_before_the_server_sees_its_old_connection_close_ends_its_calls(link, page):
+    """The browser's side drops, the server's stays open (a NAT that forgot it): the page
+    reconnects while the server still counts the old connection. Calls sent to the old page
+    end at once, and those carrying arrays too (they wait for the page to say they arrived)."""
+    server, proxy = link
+    live = open_through(link, page, code="import asyncio\nx = 1")
+    waiting = call(server, live, "await asyncio.sleep(600)", timeout=900)
+    carrying = call(server, live, "await asyncio.sleep(600)\nlen(a)", timeout=900, a=np.ones(MB))
+    wait_for(lambda: len(live._channel.pending) == 2, 30, what="both calls to be sent")
+    try:
+        assert proxy.drop_browser_side() >= 1
+        for pending in (waiting, carrying):  # long before their timeouts
+            with pytest.raises(LiveError, match="reconnected"):
+                pending.result(PYODIDE_TIMEOUT)
+        answers_again(server, live)
+    finally:
+        proxy.restore()  # the server's side of the old connection ends now
+    answers_again(server, live)
+
+
 def test_a_cut_in_the_middle_of_a_large_reply_frees_what_arrived_and_the_page_answers(link, page):
     server, proxy = link
     live = open_through(link, page, code="x = 1\nbig = bytes(48 * 2**20)")
@@ -118,6 +139,68 @@ def test_a_cut_while_python_starts_leaves_a_page_that_starts(link, page):
     wait_for(lambda: live.status == "loading", 60, what="Python to be starting")
     proxy.cut()
     answers_again(server, live, within=PYODIDE_TIMEOUT)
+
+
+def test_a_cut_while_a_package_downloads_ends_the_call_and_a_later_import_loads_it(app_server, page, tmp_path):
+    """The packages' host drops the connection part-way through a wheel: the call that
+    imported it ends with an error naming the package, and the next import loads it."""
+    dist = StaticServer(make(tmp_path / "dist", OUTPUT / "wheels"))
+    shelf = FaultProxy(dist.port)  # the package distribution, through the proxy
+    try:
+        def build(doc):
+            doc.add_root(BokehLive(name="live", mode="app", package_url=shelf.url(""), code="x = 1"))
+
+        url = app_server.app(build)
+        page.get(url)
+        live = app_server.doc(url).select_one({"name": "live"})
+        wait_for(lambda: live.status == "ready", PYODIDE_TIMEOUT, what="the page to be ready")
+        shelf.cut_after(400, "down")  # a few hundred bytes of the next response, then the end
+        with pytest.raises(LiveError, match="Loading the package of 'demo_beta' failed"):
+            call(app_server, live, "import demo_beta\ndemo_beta.DOUBLE", timeout=60).result(90)
+        assert shelf.bytes["down"] > 0
+        assert call(app_server, live, "import demo_beta\ndemo_beta.DOUBLE", timeout=60).result(90) == 42
+        assert call(app_server, live, "x").result(30) == 1  # the same Python: nothing restarted
+    finally:
+        shelf.stop()
+        dist.stop()
+
+
+def test_a_cut_while_the_snapshot_is_made_leaves_a_page_that_answers_and_a_store_that_works(page):
+    """A first visit makes Python's memory snapshot in a background worker, fetching Pyodide's
+    files again: a cut then (the page's websocket and those fetches) costs at most that
+    snapshot, never a page that answers or a later page's start."""
+    port = free_port()  # an origin of its own: its snapshot store is empty
+    server = AppServer(origins=(f"127.0.0.1:{port}",))
+    proxy = FaultProxy(server.port, port)
+    try:
+        def build(doc):
+            doc.add_root(BokehLive(name="live", mode="app", code="x = 1"))
+
+        url = server.app(build)
+        through = url.replace(f":{server.port}/", f":{proxy.port}/")
+        making = JS_VIEW + """const view = live_view('live');
+            return view != null && view.runtime.state == 'ready' && view.runtime.constructor._making.size > 0"""
+        page.get(through)
+        live = server.doc(url).select_one({"name": "live"})
+        # (Making one is a second start of Python: seconds, against this poll's 20 ms.)
+        wait_for(lambda: page.execute_script(making), PYODIDE_TIMEOUT, interval=0.02,
+                 what="the page to be ready and making its snapshot")
+        assert proxy.cut() >= 1
+        answers_again(server, live)
+        # The snapshot was made or given up, never left half-made: the next pages start.
+        wait_for(lambda: not page.execute_script(making), PYODIDE_TIMEOUT, what="the snapshot to be done with")
+        starts = []
+        for _ in range(2):
+            page.get(through)
+            live = server.doc(url).select_one({"name": "live"})
+            wait_for(lambda live=live: live.status == "ready", PYODIDE_TIMEOUT, what="the page to start again")
+            assert call(server, live, "x + 41").result(30) == 42
+            starts.append(page.execute_script(JS_VIEW + "return live_view('live').runtime.snapshot"))
+            wait_for(lambda: not page.execute_script(making), PYODIDE_TIMEOUT, what="a snapshot to be done with")
+        assert starts[-1] == "loaded", starts  # by the second page at the latest, from a snapshot
+    finally:
+        proxy.stop()
+        server.stop()
 
 
 def test_a_silent_link_times_calls_out_and_the_page_answers_once_it_is_back(link, page):
@@ -213,6 +296,19 @@ def test_on_a_slow_link_large_values_arrive_both_ways_and_timeouts_count_only_th
     assert call(server, live, "len(a)", timeout=1.5, a=np.ones(3 * MB // 8)).result(120) == 3 * MB // 8
     assert len(call(server, live, "big", timeout=1.5).result(120)) == 3 * MB
     assert time.monotonic() - started > 5  # the link really was slower than the timeouts
+    proxy.restore()
+
+
+def test_on_a_slow_link_a_small_call_does_not_wait_for_a_large_value_to_arrive(link, page):
+    """An 8 MB array streams a chunk at a time: calls made meanwhile go between its chunks."""
+    server, proxy = link
+    live = open_through(link, page, code="x = 1")
+    proxy.throttle(MB, latency=0.2)
+    large = call(server, live, "len(a)", timeout=5, a=np.ones(8 * MB // 8))
+    small = [call(server, live, f"x + {i}", timeout=5) for i in range(3)]
+    assert [future.result(120) for future in small] == [1, 2, 3]
+    assert not large.done()  # still on its way
+    assert large.result(120) == MB
     proxy.restore()
 
 

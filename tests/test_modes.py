@@ -483,6 +483,14 @@ def test_sizes_follow_bokeh(app_server, page):
     assert view_size(page, "default")[0] == 720
     assert view_size(page, "stretch") == [900, 120]
 
+    # The default width gives way to a narrower container (a notebook's split panel); a
+    # width the app gave does not.
+    url = app_server.app(lambda doc: doc.add_root(BokehLive(name="default", code="print(2)", mode="editor")))
+    page.get(url)
+    wait_for(lambda: app_server.doc(url).select_one({"name": "default"}).status == "ready", PYODIDE_TIMEOUT, what="ready")
+    page.execute_script("document.body.style.width = '400px'")
+    wait_for(lambda: view_size(page, "default")[0] == 400, 10, what="the editor to fit the page")
+
 
 def test_no_css_leaks_into_the_page(app_server, page):
     live = serve(app_server, page, code="print('x')", mode="playground", examples=EXAMPLES)

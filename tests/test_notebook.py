@@ -139,3 +139,18 @@ def test_serve_pyodide_makes_static_notebook_output_work_offline(page, tmp_path)
         client.stop_channels()
         manager.shutdown_kernel(now=True)
         site.stop()
+
+
+def test_a_restarted_kernel_serves_pyodide_at_the_same_address():
+    """Pages showing a kernel's output keep loading Pyodide (and their snapshot) after the
+    kernel restarts, as the address does not change; a second call returns the same."""
+    import subprocess
+    import sys
+
+    script = ("import asyncio, bokeh_live\nasync def main():\n"
+              "    print(bokeh_live.serve_pyodide(), bokeh_live.serve_pyodide())\nasyncio.run(main())")
+    runs = [subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True, timeout=120)
+            .stdout.split() for _ in range(2)]
+    assert runs[0] == runs[1]
+    assert runs[0][0] == runs[0][1]
+    assert runs[0][0].startswith("http://127.0.0.1:") and runs[0][0].endswith("/pyodide/")

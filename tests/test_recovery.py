@@ -145,10 +145,13 @@ def test_with_isolation_an_interrupt_stops_the_run_and_keeps_the_namespace(isola
     (live,) = open_models(isolated_server, page, "a", code="x = 41")
     assert page.execute_script("return window.crossOriginIsolated") is True
     assert runtime(page, "can_interrupt") is True
-    with pytest.raises(TimeoutError):
-        call(isolated_server, live, "y = 1\nwhile True:\n    y += 1", timeout=2)
-    assert call(isolated_server, live, "x + 1") == 42  # the namespace survived
-    assert call(isolated_server, live, "y > 1") is True  # the interrupted run really ran, and stopped
+    # Several in a row: one SIGINT read by Python is, now and then (about 1 in 30 in Pyodide
+    # 314), not followed by its KeyboardInterrupt; the page stores it again until the run ends.
+    for i in range(8):
+        with pytest.raises(TimeoutError):
+            call(isolated_server, live, f"y = {i}\nwhile True:\n    y += 1", timeout=1)
+        assert call(isolated_server, live, "x + 1") == 42  # the namespace survived
+        assert call(isolated_server, live, f"y > {i}") is True  # the interrupted run really ran, and stopped
     assert workers(page) == {"started": 1, "terminated": 0} and runtime(page, "restarts") == 0
 
 

@@ -36,14 +36,24 @@ def runtime(browser, field):
 
 
 def cached(browser):
-    """The page origin's cached snapshot: [key, its size in bytes] or None."""
+    """The page's snapshot in its origin's cache: [key, its size in bytes] or None."""
+    return browser.execute_async_script(JS_VIEW + """
+        const done = arguments[arguments.length - 1], key = live_view("live").runtime.snapshot_key
+        caches.open("bokeh-live-snapshots").then(async (cache) => {
+          const response = key == null ? null : await cache.match(key)
+          return response == null ? null : [key, (await response.arrayBuffer()).byteLength]
+        }).then(done, (e) => done(String(e)))
+    """)
+
+
+def store(browser):
+    """Every snapshot in the origin's cache: {key: size}."""
     return browser.execute_async_script("""
         const done = arguments[arguments.length - 1]
-        caches.open("bokeh-live-snapshots").then(async (cache) => {
-          const keys = await cache.keys()
-          if (keys.length == 0) return null
-          return [keys[0].url, (await (await cache.match(keys[0])).arrayBuffer()).byteLength]
-        }).then(done, (e) => done(String(e)))
+        caches.open("bokeh-live-snapshots").then(async (cache) => Object.fromEntries(await Promise.all(
+          (await cache.keys()).map(async (request) =>
+            [request.url, (await (await cache.match(request)).arrayBuffer()).byteLength]))))
+        .then(done, (e) => done(String(e)))
     """)
 
 
@@ -52,18 +62,18 @@ def wait_cached(browser):
     return cached(browser)
 
 
-def put_snapshot(browser, key, size):
+def put_snapshot(browser, key, size, headers=None):
     """Cache ``size`` random bytes as the snapshot under ``key``, with their SHA-256."""
     browser.execute_async_script("""
-        const [key, size, done] = arguments
+        const [key, size, more, done] = arguments
         const bytes = new Uint8Array(size)
         for (let i = 0; i < size; i += 65536) crypto.getRandomValues(bytes.subarray(i, i + 65536))
         crypto.subtle.digest("SHA-256", bytes).then(async (digest) => {
           const hex = Array.from(new Uint8Array(digest), (b) => b.toString(16).padStart(2, "0")).join("")
-          const headers = {"x-bokeh-live-sha256": hex}
+          const headers = {"x-bokeh-live-sha256": hex, ...more}
           await (await caches.open("bokeh-live-snapshots")).put(key, new Response(bytes, {headers}))
         }).then(() => done(null), (e) => done(String(e)))
-    """, key, size)
+    """, key, size, headers or {})
 
 
 def damage_snapshot(browser, key):
@@ -112,8 +122,16 @@ def test_a_damaged_or_foreign_snapshot_is_replaced_by_a_fresh_start(app_server, 
     on = app_server.app(lambda doc: doc.add_root(BokehLive(name="live", mode="headless", code=CODE)))
     open_live(app_server, own_browser, off)
     assert runtime(own_browser, "snapshot") == "off" and cached(own_browser) is None
+    # Snapshots of Pyodide from four other addresses (a kernel's, restarted on new ports),
+    # 30 MB each, saved at times 1 to 4.
+    others = [f"http://127.0.0.1:{port}/pyodide/snapshot-0" for port in (1001, 1002, 1003, 1004)]
+    for saved, key in enumerate(others, 1):
+        put_snapshot(own_browser, key, 30 << 20, {"x-bokeh-live-saved": str(saved), "x-bokeh-live-bytes": str(30 << 20)})
     open_live(app_server, own_browser, on)
     key, good_size = wait_cached(own_browser)
+    # The store stays within 100 MB: the oldest others went to make room for the new one.
+    assert store(own_browser) == {key: good_size, others[3]: 30 << 20, others[2]: 30 << 20}
+    assert good_size + (60 << 20) <= 100 << 20
 
     def replaced():
         return cached(own_browser) == [key, good_size]

@@ -41,13 +41,16 @@ print("updated", len(xs))
 
 class StaticServer:
     """``http.server`` on 127.0.0.1 in a thread, serving ``root``; ``cors`` adds the
-    Access-Control-Allow-Origin header public CDNs send."""
+    Access-Control-Allow-Origin header public CDNs send, ``headers`` any others."""
 
-    def __init__(self, root: Path, cors: bool = False) -> None:
+    def __init__(self, root: Path, cors: bool = False, headers: dict[str, str] | None = None) -> None:
+        extra = {"Access-Control-Allow-Origin": "*"} if cors else {}
+        extra.update(headers or {})
+
         class Handler(SimpleHTTPRequestHandler):
             def end_headers(self) -> None:
-                if cors:
-                    self.send_header("Access-Control-Allow-Origin", "*")
+                for name, value in extra.items():
+                    self.send_header(name, value)
                 super().end_headers()
 
             def log_message(self, *args: object) -> None:

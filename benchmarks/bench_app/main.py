@@ -16,7 +16,10 @@ Query arguments pick the page:
   A ``CustomJS`` on each source's ``data`` calls ``window.__bench_stamp(name, y)`` when the
   page has one, so that the driver times each path in the page;
 - ``kind=live&big=1``: the live page whose model also ships ``bench_big.py`` from the folder
-  named by ``BENCH_MODULE_DIR`` (written by the driver) and imports it (figure 14).
+  named by ``BENCH_MODULE_DIR`` (written by the driver) and imports it (figure 14);
+- ``kind=storm``: one BokehLive (``live0``) for the fault storm (figure 15, see
+  ``storm_page.py``): its code defines ``digest``, it exposes ``double`` to the browser, and
+  its ``max_message_size`` takes 64 MiB arrays.
 
 Every page also holds two Divs for a stock property round trip (the server sets ``src``,
 a ``CustomJS`` copies it to ``dst``, the server sees ``dst`` change) and two hidden Divs
@@ -31,6 +34,7 @@ import asyncio
 import base64
 import json
 import os
+import secrets
 import time
 import traceback
 from pathlib import Path
@@ -58,7 +62,7 @@ def arg(name: str, default: str) -> str:
 kind = arg("kind", "live")
 lives: list[Any] = []
 widgets: list[Any] = []
-if kind in ("live", "callbacks"):
+if kind in ("live", "callbacks", "storm"):
     from bokeh_live import BokehLive, LiveError  # only here: stock pages must not load the extension
 
     extra: dict[str, Any] = {"snapshot": arg("snapshot", "1") == "1", "auto_packages": arg("auto_packages", "1") == "1"}
@@ -77,6 +81,11 @@ if kind in ("live", "callbacks"):
         extra_first = {"modules": [bench_browser], "watch": {"slider_live": ["value"], "slider_burst": ["value"]},
                        "allow_update": {"source_live": ["data"], "source_burst": ["data"]}}
         widgets = callbacks_widgets()
+    elif kind == "storm":
+        import storm_page  # beside this file, as bench_browser
+
+        codes[0] = storm_page.STORM_CODE
+        extra["max_message_size"] = storm_page.MAX_MESSAGE_SIZE
     elif arg("big", "0") == "1":
         codes[0] = "import bench_big"
         extra_first = {"modules": [Path(os.environ["BENCH_MODULE_DIR"]) / "bench_big.py"]}
@@ -90,6 +99,8 @@ if kind in ("live", "callbacks"):
         }""")
     for live in lives:
         live.js_on_change("status", ready_hook)
+    if kind == "storm":
+        storm_page.setup(lives[0], doc)
 
 src = Div(name="src", text="")
 dst = Div(name="dst", text="")
@@ -251,7 +262,8 @@ async def op_runaway(p: dict[str, Any]) -> dict[str, Any]:
     """A runaway call of the first model times out; then the time until that model and the
     last one answer again, counted from the TimeoutError, and whether the namespace survived."""
     first, other = lives[0], lives[-1]
-    await first.run_python("x = 41", timeout=60)
+    token = secrets.token_hex(8)  # a value no code run again after a restart would set
+    await first.run_python(f"x = {token!r}", timeout=60)
     try:
         await first.run_python("while True:\n    pass", timeout=p.get("call_timeout", 1.0))
         raise AssertionError("the runaway call returned")
@@ -270,7 +282,7 @@ async def op_runaway(p: dict[str, Any]) -> dict[str, Any]:
                     raise
 
     (same_s, x), (other_s, _) = await asyncio.gather(answer(first, "globals().get('x')"), answer(other, "1"))
-    return {"same_s": same_s, "other_s": other_s, "namespace_kept": x == 41}
+    return {"same_s": same_s, "other_s": other_s, "namespace_kept": x == token}
 
 
 async def op_parallel(p: dict[str, Any]) -> dict[str, Any]:
@@ -315,6 +327,19 @@ async def op_run_by_reference(p: dict[str, Any]) -> dict[str, Any]:
     return {**series, "wrong": wrong}
 
 
+async def op_storm(p: dict[str, Any]) -> dict[str, Any]:
+    """Figure 15: the fault storm's calls (storm_page.py); the records go to ``p["out"]``."""
+    return await storm_page.op_storm(lives[0], p)
+
+
+async def op_storm_warmup(p: dict[str, Any]) -> dict[str, Any]:
+    return await storm_page.warmup(lives[0], p)
+
+
+async def op_release_memory(p: dict[str, Any]) -> dict[str, Any]:
+    return storm_page.release_memory()
+
+
 async def op_drop_arrays(p: dict[str, Any]) -> dict[str, Any]:
     arrays.clear()
     return {}
@@ -331,6 +356,9 @@ OPS = {
     "parallel": op_parallel,
     "live_eval": op_live_eval,
     "run_by_reference": op_run_by_reference,
+    "storm": op_storm,
+    "storm_warmup": op_storm_warmup,
+    "release_memory": op_release_memory,
 }
 
 

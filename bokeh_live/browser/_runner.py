@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ast
 import collections
+import importlib.util
 import inspect
 import itertools
 import linecache
@@ -24,6 +25,10 @@ _imports_tried: set[str] = set()
 
 #: Code texts already looked through (the newest kept): calls repeat the same code often.
 _scanned: dict[str, None] = {}
+
+#: Why loading the packages of these import names failed last time (a download cut
+#: short, a host gone): the import error then says so, and the next import tries again.
+_load_failures: dict[str, str] = {}
 
 
 async def load_imports(code: str) -> None:
@@ -61,6 +66,21 @@ async def load_imports(code: str) -> None:
         on_message.destroy()
     for error in errors:
         print(f"bokeh_live: loading the packages this code imports failed: {error}", file=sys.stderr)
+    for name in names:
+        if errors and importlib.util.find_spec(name) is None:  # (one that did load is not tried again)
+            _load_failures[name] = "; ".join(errors)
+            _imports_tried.discard(name)
+            _scanned.pop(code, None)
+        else:
+            _load_failures.pop(name, None)
+
+
+def explain_import_error(error: BaseException) -> None:
+    """An import that failed because its package did not load says why."""
+    name = getattr(error, "name", None)
+    failure = _load_failures.get(name.partition(".")[0]) if isinstance(error, ImportError) and name else None
+    if failure is not None:
+        error.add_note(f"Loading the package of {name!r} failed (it is tried again on the next import): {failure}")
 
 
 async def run(model: str, code: str, kwargs: dict[str, Any] | None = None, *, fresh: bool = False) -> Any:
@@ -207,6 +227,7 @@ async def run_and_reply(state: ModelState, message: dict[str, Any]) -> None:
         # The model's own code shows its last expression; only a call sends it as data.
         payload = None if fresh else encode_for_server(result, state, "the result")
     except BaseException as e:  # KeyboardInterrupt and CancelledError too: they end this run
+        explain_import_error(e)
         state.progress_done(run_id)
         emit("failed", {"model": model, "id": run_id, "error_type": type(e).__name__,
                         "error": keep_tail(format_exception(e))})
