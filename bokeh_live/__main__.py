@@ -5,7 +5,7 @@ import sys
 from . import serve, vendor
 
 USAGE = """usage:
-  python -m bokeh_live serve [--isolate] <bokeh serve arguments>
+  python -m bokeh_live serve [--isolate] [--metrics] [--log-json] <bokeh serve arguments>
   python -m bokeh_live vendor NAME... --to DIR [--from URL_OR_DIR]"""
 
 command = sys.argv[1] if len(sys.argv) > 1 else ""

@@ -13,10 +13,12 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import inspect
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from . import metrics
 from .pending import Pending
 from .protocol import Call, CallError, CallResult, ServerMessage
 from .shared import MAX_CALLS_IN_FLIGHT, MAX_NAME_LENGTH
@@ -61,46 +63,60 @@ class ExposedFunctions:
         """Run one call from the browser: a plain function now (holding the document lock, as
         Bokeh callbacks do), a coroutine function as a task (without it)."""
         call_id, name = message["call_id"], message["name"]
+        began = time.perf_counter()
         function = self.functions.get(name)
         if function is None:
             names = ", ".join(sorted(self.functions)) or "none"
             self._fail(call_id, "NameError", f"the server exposes no function {name!r} (exposed: {names})")
+            metrics.call_ended("call", "error", time.perf_counter() - began)
             return
         if call_id in self.running or len(self.running) >= MAX_CALLS_IN_FLIGHT:
             self._fail(call_id, "RuntimeError", f"{len(self.running)} calls of this model already run on the "
                                                 f"server (at most {MAX_CALLS_IN_FLIGHT} at once)")
+            metrics.call_ended("call", "error", time.perf_counter() - began)
             return
         try:
             result = function.fn(*message["args"], **message["kwargs"])
         except Exception as e:
             self._raised(call_id, name, e)
+            metrics.call_ended("call", "error", time.perf_counter() - began)
             return
         if not inspect.isawaitable(result):
-            self._return(call_id, name, result)
+            metrics.call_ended("call", self._return(call_id, name, result), time.perf_counter() - began)
             return
-        self.running.add(asyncio.ensure_future(self._await(call_id, name, result, function.timeout)), call_id)
+        self.running.add(asyncio.ensure_future(self._await(call_id, name, result, function.timeout, began)), call_id)
 
-    async def _await(self, call_id: str, name: str, awaitable: Any, timeout: float) -> None:
+    async def _await(self, call_id: str, name: str, awaitable: Any, timeout: float, began: float) -> None:
+        outcome: metrics.Outcome = "error"
         try:
             result = await asyncio.wait_for(awaitable, timeout)
         except asyncio.TimeoutError:
             self._fail(call_id, "TimeoutError", f"{name} took longer than its {timeout} s on the server")
+            outcome = "timeout"
+        except asyncio.CancelledError:  # (cancel_all: the session or its browser is gone)
+            outcome = "disconnected"
+            raise
         except Exception as e:
             self._raised(call_id, name, e)
         else:
-            self._return(call_id, name, result)
+            outcome = self._return(call_id, name, result)
+        finally:
+            metrics.call_ended("call", outcome, time.perf_counter() - began)
 
     def cancel_all(self) -> None:
         """The session ended: nothing will take the replies."""
         self.running.end_all(lambda: RuntimeError("the session ended"))
 
-    def _return(self, call_id: str, name: str, result: Any) -> None:
+    def _return(self, call_id: str, name: str, result: Any) -> metrics.Outcome:
+        """Send the result; how the call ended."""
         try:
             self.reply(CallResult(type="call_result", call_id=call_id, result=result))
         except (TypeError, ValueError) as e:  # too large, or not a value that can travel
             self._fail(call_id, type(e).__name__, f"the result of {name} cannot be sent: {e}")
+            return "error"
         except Exception:  # the session is gone: nobody waits for the answer
-            pass
+            return "disconnected"
+        return "ok"
 
     def _raised(self, call_id: str, name: str, error: Exception) -> None:
         self.on_exception(error, f"the exposed function {name}")  # the log gets its traceback

@@ -14,6 +14,7 @@ messages and chunks. ``bokehjs_ext/channel.ts`` is the page's end.
 
 from __future__ import annotations
 
+import asyncio
 import datetime
 import logging
 import re
@@ -25,7 +26,7 @@ from typing import Any, cast
 
 import numpy as np
 
-from . import tabular
+from . import metrics, tabular
 from .chunks import PROCESS_BUDGET, Assembler, Budget, Refused, chunk_size, cut
 from .pending import PausableClock, Pending
 from .protocol import (
@@ -72,6 +73,9 @@ class LiveError(Exception):
     and ``traceback`` its formatted traceback, with line numbers of the code as sent.
     """
 
+    #: The call ended because the browser, the session or the server went, not by an answer.
+    _lost = False
+
     def __init__(self, message: str, *, error_type: str = "LiveError", traceback: str = "") -> None:
         super().__init__(message)
         self.error_type = error_type
@@ -94,23 +98,23 @@ def clean(text: str, limit: int = 300) -> str:
 
 
 class _ProcessLogBudget:
-    """At most MAX_LOGGED_PER_MINUTE refusal lines per minute for the whole process:
-    a client that makes many models cannot flood the log either."""
+    """At most MAX_LOGGED_PER_MINUTE lines of each kind (refusals, timeouts...) per minute
+    for the whole process: a client that makes many models cannot flood the log either, nor
+    silence one kind of line by flooding another."""
 
     def __init__(self) -> None:
-        self.window = 0.0
-        self.count = 0
-        self.suppressed = 0
+        self.windows: dict[str, list[float]] = {}  # kind: [start, lines, suppressed]
 
-    def allow(self) -> bool:
+    def allow(self, kind: str = "refused") -> bool:
         now = time.monotonic()
-        if now - self.window > 60:
-            if self.suppressed:
-                log.warning("bokeh_live: %d more refused browser messages were not logged", self.suppressed)
-            self.window, self.count, self.suppressed = now, 0, 0
-        self.count += 1
-        if self.count > MAX_LOGGED_PER_MINUTE:
-            self.suppressed += 1
+        window = self.windows.setdefault(kind, [now, 0, 0])
+        if now - window[0] > 60:
+            if window[2]:
+                log.warning("bokeh_live: %d more %s lines were not logged", window[2], kind)
+            window[:] = [now, 0, 0]
+        window[1] += 1
+        if window[1] > MAX_LOGGED_PER_MINUTE:
+            window[2] += 1
             return False
         return True
 
@@ -268,7 +272,7 @@ class Channel:
     lock); ``limit()`` is the model's ``max_message_size``; ``deliver`` gets each accepted
     ``output`` and ``call`` message (replies end their requests here, and ``view`` messages
     are the channel's own); ``budgets`` bound incomplete blobs (the session's, the
-    process's); ``name`` says whose channel it is in the log.
+    process's); ``name`` and ``session`` say whose channel it is in the log.
     """
 
     send: Callable[[list[ServerMessage], list[dict[str, Any]]], None]
@@ -276,6 +280,7 @@ class Channel:
     limit: Callable[[], int]
     deliver: Callable[[Output | Call], None]
     name: str = "BokehLive"
+    session: str = ""
     budgets: tuple[Budget, ...] = (PROCESS_BUDGET,)
     pending: Pending = field(default_factory=Pending)
     #: Whether a view in the browser takes messages now (it announces itself).
@@ -293,8 +298,7 @@ class Channel:
     _outbox_bytes: int = 0
     _flush_scheduled: bool = False
     _assembler: Assembler | None = None
-    _refused: int = 0
-    _callback_errors: int = 0
+    _logged: Counter[str] = field(default_factory=Counter)  # log lines of each kind
 
     # --- out -------------------------------------------------------------------------------------
 
@@ -329,16 +333,18 @@ class Channel:
         self._outbox_bytes += size.total
         self.counts["messages_sent"] += 1
         self.counts["bytes_sent"] += size.total
+        metrics.sent(size.total)
         if not self._flush_scheduled:
             # One event per tick carries everything posted meanwhile.
             self._flush_scheduled = True
             self.schedule(self.flush)
 
-    async def request(self, message: RunPython, timeout: float) -> Any:
+    async def request(self, message: RunPython, timeout: float, kind: metrics.Kind = "run_python") -> Any:
         """Post ``message`` with a fresh ``request_id`` and wait for its one ending."""
         request_id, future = self.pending.open()
         self.counts["calls"] += 1
         start = time.perf_counter()
+        outcome: metrics.Outcome = "error"
 
         def paused() -> float:
             # The clock stops while the request is on its way (a large one takes what the link
@@ -352,16 +358,24 @@ class Channel:
             result = await self.pending.wait(request_id, timeout, paused=paused, max_pause=3 * MAX_START_WAIT,
                                              abandoned=self._cancel)
             self.round_trips.append(time.perf_counter() - start)
+            outcome = "ok"
             return result
-        except LiveError:
-            if future.done():  # the browser answered with an error: a round trip all the same
+        except LiveError as e:
+            if future.done() and not e._lost:  # the browser answered with an error: a round trip all the same
                 self.round_trips.append(time.perf_counter() - start)
             self.counts["call_errors"] += 1
+            outcome = "disconnected" if e._lost else "error"
             raise
         except TimeoutError:
             self.counts["call_timeouts"] += 1
+            outcome = "timeout"
+            self.note("timeout", f"a {kind} call of {self.name} got no answer from the browser within {timeout} s")
             raise TimeoutError(f"run_python: no answer from the browser within {timeout} s") from None
+        except asyncio.CancelledError:
+            outcome = "cancelled"
+            raise
         finally:
+            metrics.call_ended(kind, outcome, time.perf_counter() - start)
             # A request that never got to wait (the post raised) ends here too.
             self.pending.forget(request_id)
             self._transit.pop(request_id, None)
@@ -447,7 +461,15 @@ class Channel:
         A page kept in the back/forward cache keeps its connection (``connection_lost``
         false): what crossed it half-way, either way, goes on when the page is shown."""
         self.view_ready = False
-        self.pending.end_all(lambda: LiveError(reason))
+        if len(self.pending):
+            self.note("disconnected", f"{self.name}: {reason}: {len(self.pending)} pending calls end", logging.INFO)
+
+        def lost() -> LiveError:
+            error = LiveError(reason)
+            error._lost = True
+            return error
+
+        self.pending.end_all(lost)
         if not connection_lost:
             return
         if self._assembler is not None:
@@ -473,12 +495,12 @@ class Channel:
         # connection yet and BokehJS has nothing to give them to.
         self._view_ready()
         if unexpected:
-            self.refuse(f"unexpected event fields {list(unexpected)[:5]}")
+            self.refuse(f"unexpected event fields {list(unexpected)[:5]}", "fields")
         if not isinstance(messages, list) or not isinstance(chunks, (list, tuple)):
-            self.refuse(f"a batch must be a list, not {type(messages).__name__}")
+            self.refuse(f"a batch must be a list, not {type(messages).__name__}", "batch")
             return
         if len(messages) > MAX_BATCH_ITEMS or len(chunks) > MAX_BATCH_ITEMS:
-            self.refuse(f"a batch holds at most {MAX_BATCH_ITEMS} messages and {MAX_BATCH_ITEMS} chunks")
+            self.refuse(f"a batch holds at most {MAX_BATCH_ITEMS} messages and {MAX_BATCH_ITEMS} chunks", "batch")
             return
         assembler = self._assembler_for()
         # The limit is read once per batch: reading a Bokeh property costs ~20 us, most of
@@ -498,7 +520,7 @@ class Channel:
             try:
                 assembler.add(chunk)
             except Refused as e:
-                self.refuse(str(e))
+                self.refuse(str(e), "chunk")
             while queue and all(assembler.complete(b) for b in queue[0][1]):
                 self._deliver(queue.popleft()[0], assembler)
         for raw, _ in queue:
@@ -514,15 +536,16 @@ class Channel:
         try:
             value = decoder.decode(raw)
         except (ValueError, RecursionError) as e:  # Refused is a ValueError
-            self.refuse(f"message refused: {e}")
+            self.refuse(f"message refused: {e}", "value")
             return
         message = parse_client_message(value)
         if isinstance(message, Rejected) or message["type"] not in ("received", "sending"):
             # (A call's transport notices are not messages of the app's.)
             self.counts["messages_received"] += 1
             self.counts["bytes_received"] += decoder.size.total
+            metrics.received(decoder.size.total)
         if isinstance(message, Rejected):
-            self.refuse(message.reason)
+            self.refuse(message.reason, "message")
         elif message["type"] == "view":
             if message["state"] == "hidden":
                 self.disconnected("the page was left before answering (it may be kept in the browser's "
@@ -558,24 +581,28 @@ class Channel:
         else:
             return
         if not settled:
-            self.refuse("reply to an unknown or finished request")
+            self.refuse("reply to an unknown or finished request", "reply")
 
-    def refuse(self, reason: str) -> None:
-        """Log a refused browser message: escaped, one line, and bounded per model and process."""
-        self._refused += 1
-        if self._refused <= MAX_LOGGED_PER_MODEL:
-            self._log_once(f"{self.name} dropped a browser message: {reason}")
-            if self._refused == MAX_LOGGED_PER_MODEL:
-                self._log_once(f"{self.name}: further dropped messages are not logged")
+    def refuse(self, reason: str, kind: metrics.Refusal = "message") -> None:
+        """Count and log a refused browser message: escaped, one line, and bounded per model and process."""
+        metrics.refused(kind)
+        self.note("refused", f"{self.name} dropped a browser message: {reason}")
 
     def callback_failed(self, error: Exception, what: str = "a callback") -> None:
         """Log an exception of the app's own callback: the first with its traceback."""
-        self._callback_errors += 1
-        if self._callback_errors <= MAX_LOGGED_PER_MODEL and _LOG_BUDGET.allow():
-            log.error("%s", clean(f"{what} of {self.name} raised {type(error).__name__}: {error}"),
-                      exc_info=self._callback_errors == 1)
+        self.note("callback", f"{what} of {self.name} raised {type(error).__name__}: {error}", logging.ERROR,
+                  exc_info=self._logged["callback"] == 0)
 
-    @staticmethod
-    def _log_once(text: str) -> None:
-        if _LOG_BUDGET.allow():
-            log.warning("%s", clean(text))
+    def note(self, event: str, text: str, level: int = logging.WARNING, exc_info: bool = False) -> None:
+        """One line in the log about this model: its session, then ``text``, which names the
+        model (escaped, cut short). At most MAX_LOGGED_PER_MODEL lines of each ``event`` per model, and
+        MAX_LOGGED_PER_MINUTE per process: a client cannot flood the log. The record carries
+        ``bokeh_live = {"event", "session", "model"}`` for structured logs (``bokeh_live.logs``)."""
+        self._logged[event] += 1
+        n = self._logged[event]
+        if n > MAX_LOGGED_PER_MODEL or not _LOG_BUDGET.allow(event):
+            return
+        if n == MAX_LOGGED_PER_MODEL:
+            text += f" (further {event} lines of this model are not logged)"
+        log.log(level, "%s", clean(f"session {self.session or '-'}: {text}", 400), exc_info=exc_info,
+                extra={"bokeh_live": {"event": event, "session": self.session, "model": self.name}})

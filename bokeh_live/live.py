@@ -25,7 +25,7 @@ from .calls import ExposedFunctions
 from .channel import Channel, LiveError
 from .chunks import PROCESS_BUDGET
 from .editor import EDITOR_MODES, EditorAssets
-from .functions import BrowserFunctions
+from .functions import CALL, BrowserFunctions
 from .modules import ModuleFile, code_text, collect, module_names, serve
 from .protocol import (
     Call,
@@ -369,7 +369,7 @@ class BokehLive(LayoutDOM):
             )
         self._session_document()
         message = RunPython(type="run_python", code=code, kwargs=kwargs, request_id="")
-        return await self._live_channel().request(message, timeout)
+        return await self._live_channel().request(message, timeout, "run" if code is CALL else "run_python")
 
     @overload
     async def run(self, fn: Callable[P, Awaitable[R]], /, *args: P.args, **kwargs: P.kwargs) -> R: ...
@@ -523,7 +523,8 @@ class BokehLive(LayoutDOM):
         if self._channel is None:
             self._channel = Channel(
                 send=self._send_event, schedule=self._next_tick, limit=lambda: cast(int, self.max_message_size),
-                deliver=self._on_message, name=f"BokehLive {self.id}",
+                deliver=self._on_message, name=f"BokehLive {self.name or self.id}",
+                session=sessions.session_tag(self.document),
                 budgets=(sessions.session_budget(self.document), PROCESS_BUDGET))
         return self._channel
 
@@ -598,11 +599,15 @@ class BokehLive(LayoutDOM):
         if setter is not None and self._made_here:
             value = judge(name, value)
             if isinstance(value, Refusal):
-                self._live_channel().refuse(value)
+                self._live_channel().refuse(value, "property")
                 return
+        reported = setter is not None and self._made_here and name in ("status", "browser_metrics")
+        old = getattr(self, name) if reported else None
         super().set_from_json(name, value, setter=setter)
         if name == "status" and self._made_here:
             self._live_channel().note_status(cast(str, self.status))
+        if reported:
+            sessions.browser_reported(self, name, old)
 
 
 def _guarded(model: BokehLive, callback: Callable[[str, Any, Any], None]) -> Callable[[str, Any, Any], None]:

@@ -23,6 +23,10 @@ dropped link, and is dead until reloaded.
 
 Use ``python -m bokeh_live serve [--isolate] <bokeh serve arguments>``, or, with a
 ``bokeh.server.server.Server`` of your own, :func:`add_headers`.
+
+For operators: ``--metrics`` serves Prometheus metrics at ``/metrics`` (see
+``bokeh_live/metrics.py``; :func:`add_metrics` with a ``Server`` of your own), and
+``--log-json`` writes bokeh_live's log as JSON lines (``bokeh_live/logs.py``).
 """
 
 from __future__ import annotations
@@ -30,6 +34,7 @@ from __future__ import annotations
 import hashlib
 import os
 import sys
+import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -38,7 +43,7 @@ from tornado.web import OutputTransform
 from . import _bokeh_internals
 from .shared import PYODIDE_VERSION, VERSION
 
-__all__ = ("add_headers", "main", "serve_pyodide")
+__all__ = ("add_headers", "add_metrics", "main", "serve_pyodide")
 
 #: How long a page's session token lets it (re)connect, unless the command line says.
 SESSION_TOKEN_SECONDS = 86_400
@@ -142,14 +147,78 @@ def serve_pyodide(port: int | None = None, address: str = "127.0.0.1") -> str:
     return _served
 
 
+def add_metrics(server: Any, path: str = "/metrics") -> None:
+    """Count what the sessions of a ``bokeh.server.server.Server`` do and serve it for
+    Prometheus at ``path`` (after the server's prefix). Needs ``prometheus_client``
+    (``pip install 'bokeh_live[metrics]'``). See ``bokeh_live/metrics.py``."""
+    from . import metrics
+
+    metrics.install(_bokeh_internals.tornado_app(server), path)
+
+
+def _num_procs(args: list[str]) -> int:
+    """``bokeh serve``'s ``--num-procs`` among ``args`` (1 when absent; 0 means one per core)."""
+    for i, arg in enumerate(args):
+        value = arg.split("=", 1)[1] if arg.startswith("--num-procs=") else \
+            args[i + 1] if arg == "--num-procs" and i + 1 < len(args) else None
+        if value is not None:
+            try:
+                return int(value)
+            except ValueError:
+                return 1  # bokeh serve says what is wrong with it
+    return 1
+
+
+def _serve_metrics(args: list[str]) -> None:
+    """``--metrics``: every Bokeh application made from now on serves ``/metrics``. Processes
+    that ``--num-procs`` forks write their figures to one folder (prometheus_client's
+    multiprocess mode), made here unless ``PROMETHEUS_MULTIPROC_DIR`` names one already."""
+    from . import metrics
+
+    if _num_procs(args) != 1 and not os.environ.get(metrics.MULTIPROC_ENV):
+        os.environ[metrics.MULTIPROC_ENV] = tempfile.mkdtemp(prefix="bokeh_live_metrics-")
+    metrics.enable()  # before the fork, so that a missing prometheus_client says so at once
+    _bokeh_internals.on_tornado_app(metrics.install)
+
+
+def _log_level(args: list[str]) -> None:
+    """bokeh_live's log at ``bokeh serve``'s ``--log-level`` (info unless said), as Bokeh's own
+    (which sets only the ``bokeh`` logger's): the sessions' INFO lines (opened, Python
+    started, ended) show beside Bokeh's."""
+    import logging
+
+    from bokeh.settings import convert_logging
+
+    level = "info"
+    for i, arg in enumerate(args):
+        if arg.startswith("--log-level="):
+            level = arg.split("=", 1)[1]
+        elif arg == "--log-level" and i + 1 < len(args):
+            level = args[i + 1]
+    try:
+        value = convert_logging(level)
+    except ValueError:
+        return  # bokeh serve says what is wrong with it
+    logging.getLogger("bokeh_live").setLevel(logging.CRITICAL + 1 if value is None else value)
+
+
 def main(argv: list[str] | None = None) -> int:
-    """``python -m bokeh_live serve [--isolate] ...``: ``bokeh serve`` with the headers."""
+    """``python -m bokeh_live serve [--isolate] [--metrics] [--log-json] ...``: ``bokeh serve``
+    with the headers, and what operators ask for."""
     args = list(sys.argv[1:] if argv is None else argv)
     if not args or args[0] != "serve":
-        print("usage: python -m bokeh_live serve [--isolate] <bokeh serve arguments>", file=sys.stderr)
+        print("usage: python -m bokeh_live serve [--isolate] [--metrics] [--log-json] <bokeh serve arguments>",
+              file=sys.stderr)
         return 2
     isolate = "--isolate" in args
-    args = [a for a in args[1:] if a != "--isolate"]
+    ours = ("--isolate", "--metrics", "--log-json")
+    if "--metrics" in args:
+        _serve_metrics(args)
+    _log_level(args)
+    if "--log-json" in args:
+        from .logs import json_lines
+        json_lines()
+    args = [a for a in args[1:] if a not in ours]
     _bokeh_internals.on_tornado_app(lambda app: app.transforms.append(_transform(isolate)))
 
     from bokeh.__main__ import main as bokeh_main

@@ -8,9 +8,9 @@ import asyncio
 import contextlib
 import logging
 import weakref
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
-from . import _bokeh_internals
+from . import _bokeh_internals, metrics
 from .channel import clean
 from .chunks import SESSION_BLOB_BYTES, Budget
 
@@ -51,12 +51,14 @@ def watch_document(doc: Document, model: BokehLive) -> None:
         models.add(model)
         return
     models = _watched[doc] = weakref.WeakSet([model])
+    _session_opened(doc, model)
 
     def fail_all(reason: str) -> None:
         _fail(models, reason)
 
     def session_destroyed(session_context: Any) -> None:
         fail_all("the Bokeh session ended before the browser answered")
+        _session_closed(doc, models)
 
     doc.on_session_destroyed(session_destroyed)
     # The session exists only once the app script has run: look at it next tick.
@@ -95,5 +97,74 @@ _client_models_logged = 0
 def log_client_model(model: BokehLive) -> None:
     global _client_models_logged
     _client_models_logged += 1
+    metrics.refused("client_model")
     if _client_models_logged <= 10:
         log.warning("%s", clean(f"ignoring BokehLive {model.id}: a browser added it to the document, not the app"))
+
+
+# --- what operators see: the session's story in the log, and its metrics ---------------------------
+
+#: Characters of a Bokeh session id that the log shows: enough to tell sessions apart, not
+#: enough to join one (whoever holds a whole id can open a connection to its session).
+SESSION_TAG_CHARS = 12
+
+
+def session_tag(doc: Document | None) -> str:
+    """The first SESSION_TAG_CHARS characters of ``doc``'s Bokeh session id ("" without a session)."""
+    ctx = doc.session_context if doc is not None else None
+    return str(getattr(ctx, "id", "") or "")[:SESSION_TAG_CHARS] if ctx is not None else ""
+
+
+#: What each session's pages have reported once already: (worker, "start" | "restart", count).
+_reported: weakref.WeakKeyDictionary[Document, set[tuple[Any, ...]]] = weakref.WeakKeyDictionary()
+
+
+def _session_opened(doc: Document, model: BokehLive) -> None:
+    metrics.session_opened()
+    name = f"BokehLive {model.name or model.id}"  # as the model's own lines name it (channel.py)
+    log.info("session %s: opened, with %s", session_tag(doc), clean(name, 80),
+             extra={"bokeh_live": {"event": "session_opened", "session": session_tag(doc), "model": name}})
+
+
+def _session_closed(doc: Document, models: weakref.WeakSet[BokehLive]) -> None:
+    metrics.session_closed()
+    counts: dict[str, int] = {}
+    for each in list(models):
+        if each._channel is not None:
+            for key in ("calls", "call_errors", "call_timeouts"):
+                counts[key] = counts.get(key, 0) + each._channel.counts.get(key, 0)
+    log.info("session %s: ended after %d calls to the browser (%d errors, %d timeouts)", session_tag(doc),
+             counts.get("calls", 0), counts.get("call_errors", 0), counts.get("call_timeouts", 0),
+             extra={"bokeh_live": {"event": "session_closed", "session": session_tag(doc), **counts}})
+
+
+def browser_reported(model: BokehLive, name: str, old: Any) -> None:
+    """The page changed ``status`` or ``browser_metrics`` of ``model`` (was ``old``): count and
+    log its runtime's starts, restarts and failures, once per worker of the page however
+    many models share it. The numbers are the browser's: untrusted, and bounded as such."""
+    doc = model.document
+    if doc is None:
+        return
+    channel = model._live_channel()
+    if name == "status":
+        if model.status == "error" and old == "loading":
+            channel.note("start_failed", f"{channel.name}: the page's Python failed to start or to load packages: "
+                                         f"{model.error}", logging.ERROR)
+        return
+    new = cast(dict[str, float], model.browser_metrics)
+    before = cast(dict[str, float], old or {})
+    seen = _reported.setdefault(doc, set())
+    worker = (model.worker, model.sandbox)
+    restarts = int(new.get("restarts", 0))
+    if restarts > int(before.get("restarts", 0)) and (worker, "restart", restarts) not in seen:
+        seen.add((worker, "restart", restarts))
+        metrics.browser_restarted()
+        channel.note("restart", f"{channel.name}: the page's Python runtime restarted ({restarts} restarts "
+                                "in this page so far)")
+    start_ms = new.get("python_start_ms")
+    if start_ms is not None and (worker, "start", restarts) not in seen:
+        seen.add((worker, "start", restarts))
+        snapshot = new.get("from_snapshot") == 1
+        metrics.browser_started(start_ms / 1000, snapshot)
+        channel.note("started", f"{channel.name}: the page's Python started in {start_ms:.0f} ms"
+                                f"{' from a memory snapshot' if snapshot else ''}", logging.INFO)

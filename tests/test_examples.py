@@ -228,3 +228,31 @@ def test_dashboard_computes_in_the_browser_and_keeps_what_is_chosen(page):
         screenshot(page, "dashboard")
     finally:
         server.stop()
+
+
+def test_operations_dashboard_shows_what_the_servers_metrics_say(page, tmp_path):
+    """examples/operations.py against a real ``python -m bokeh_live serve --metrics`` whose
+    pages made real calls: its table shows their counts, its rates start from there."""
+    from test_metrics import APP  # each page: two calls answered, one raising in the browser
+
+    (tmp_path / "app.py").write_text(APP)
+    server = BokehServe(tmp_path / "app.py", module="bokeh_live", args=("--metrics",))
+    dashboard = None
+    try:
+        page.get(server.url("app"))
+        wait_for(lambda: model_prop(page, "report", "text"), PYODIDE_TIMEOUT, what="the page's calls")
+        page.get("about:blank")
+        dashboard = BokehServe(EXAMPLES / "operations.py", env={"BOKEH_LIVE_METRICS_URL": server.url("metrics")})
+        page.get(dashboard.url("operations"))
+        table = wait_for(lambda: model_prop(page, "counters", "text"), 30, what="the dashboard's table")
+        for what, value in (("calls", "3"), ("timeouts", "0"), ("refused browser messages", "0")):
+            assert f"<td>{what}</td><td align='right'>{value}</td>" in table, table
+        assert "<td>mean browser start</td><td align='right'>-" not in table  # the page's start, reported
+        rates = wait_for(lambda: (model_prop(page, "rates", "data") or {}).get("t") and model_prop(page, "rates", "data"),
+                         30, what="the first rates, two scrapes apart")
+        assert rates["ok"][0] == rates["error"][0] == 0  # (no calls since the first scrape)
+        screenshot(page, "operations")
+    finally:
+        if dashboard is not None:
+            dashboard.stop()
+        server.stop()
