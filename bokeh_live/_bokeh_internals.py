@@ -98,6 +98,23 @@ def watch_session(doc: Document, on_disconnect: Callable[[], None],
             _set_nodelay(connection)
 
 
+def set_even_if_equal(obj: Any, name: str, value: Any, setter: Any) -> None:
+    """Set ``obj.name`` to ``value`` and tell its ``on_change`` callbacks, even when Bokeh
+    finds the value equal to the one held (it skips those: ``[1, 2]`` after ``[1, 2]``, or
+    zeros of int16 after zeros of uint16, whose dtypes differ)."""
+    descriptor = obj.lookup(name)
+    old = getattr(obj, name)
+    if not descriptor.property.matches(value, old):
+        descriptor.__set__(obj, value, setter=setter)
+        return
+    try:
+        descriptor._set_value(obj, value)
+        descriptor._trigger(obj, old, value, setter=setter)
+    except AttributeError as e:
+        _warn_once("set", f"bokeh_live cannot tell Bokeh of a value equal to the last ({e!r}): "
+                          "such a value from the browser changes nothing")
+
+
 def in_locked_callback() -> bool:
     """True when the running code is inside a Bokeh callback holding the document lock.
 

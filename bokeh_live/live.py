@@ -232,7 +232,7 @@ class BokehLive(LayoutDOM):
 
     output = Nullable(AnyProp, default=None, help="""
     The last data the browser sent with ``bokeh_live.send(data)``. Watch it with
-    ``live.on_change("output", callback)``.
+    ``live.on_change("output", callback)``: each message calls it, even one equal to the last.
     """)
 
     max_message_size = Int(default=MAX_MESSAGE_BYTES, help="""
@@ -591,8 +591,9 @@ class BokehLive(LayoutDOM):
     def _set_output(self, data: Any) -> None:
         # Set it as a change made by the session, so Bokeh does not echo it back to the
         # browser that sent it (it can be megabytes).
+        # Each message is news, even one equal to the last: it is stored and heard.
         session = sessions.session_of(self.document)
-        self.lookup("output").__set__(self, data, setter=session)
+        _bokeh_internals.set_even_if_equal(self, "output", data, session)
 
     def set_from_json(self, name: str, value: Any, *, setter: Any = None) -> None:
         # Browser-originated changes arrive with the connection as setter.

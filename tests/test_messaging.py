@@ -52,6 +52,21 @@ def test_send_reaches_browser_and_output_comes_back(app_server, page):
     assert outputs == [{"echo": {"n": 1, "s": "x", "l": [1, 2]}}] and live.output == outputs[0]
 
 
+def test_every_output_is_heard_even_one_equal_to_the_last(app_server, page):
+    """Bokeh skips a property value equal to the one it holds; outputs are messages: the
+    same data sent twice calls the callbacks twice, and an array equal to the last but of
+    another dtype replaces it."""
+    live = open_live(app_server, page, code="import bokeh_live")
+    outputs = []
+    app_server.locked(live.document, lambda: live.on_change("output", lambda a, o, n: outputs.append(n)))
+    run(app_server, live, "bokeh_live.send('tick')\nbokeh_live.send('tick')\nbokeh_live.send([1, 2])")
+    run(app_server, live, "import array\nbokeh_live.send(memoryview(array.array('h', [0, 0, 0])))\n"
+                          "bokeh_live.send(memoryview(array.array('H', [0, 0, 0])))")
+    wait_for(lambda: len(outputs) == 5, 30, what="five outputs")
+    assert outputs[:3] == ["tick", "tick", [1, 2]]
+    assert [a.dtype for a in outputs[3:]] == [np.int16, np.uint16] and live.output.dtype == np.uint16
+
+
 def test_dom_events_fire_for_server_data_and_output(app_server, page):
     live = open_live(app_server, page, code=ECHO)
     page.execute_script(JS_VIEW + """
