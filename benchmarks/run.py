@@ -97,7 +97,7 @@ class Settings:
             s.recovery_reps, s.recovery_cycles, s.parallel_seconds = 1, 3, 0.3
             s.callback_samples, s.module_reps = 30, 1
             s.storm_seconds, s.storm_sizes_mib, s.storm_size_weights = 20.0, [1, 2, 4], [0.5, 0.3, 0.2]
-            s.storm_again_seconds = 20.0
+            s.storm_again_seconds = 10.0
             s.storm_gap_s = (0.3, 1.5)
             s.storm_faults = {"cut": 0.35, "cut_mid_message": 0.35, "stall": 0.15, "slow_link": 0.15}  # no 12 s stall
         if max_mb is not None:

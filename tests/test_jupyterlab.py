@@ -51,7 +51,7 @@ show(bokeh_live.BokehLive(name='live', mode='app', code=f"print('the page runs f
 
 #: Rounds of reload, Restart Kernel and Run All in the snapshot test: 4 keep it near 35 s here,
 #: 10 (for the record) took 65 s.
-LAB_ROUNDS = int(os.environ.get("BOKEH_LIVE_TEST_LAB_ROUNDS", "4"))
+LAB_ROUNDS = int(os.environ.get("BOKEH_LIVE_TEST_LAB_ROUNDS", "3"))
 
 #: A Bokeh server app shown from the kernel (show(app, notebook_url=...)); the next cell
 #: asks the page's Python through it and shows the answer in the app and in the cell.
