@@ -270,12 +270,34 @@ def lab():
 # --- driving the page ------------------------------------------------------------------------
 
 
+def splash_gone(page: Any) -> None:
+    """JupyterLab covers the page with its splash (the Jupyter logo) until it has started,
+    which can be after the notebooks' kernels are connected: clicks would land on it."""
+    wait_for(lambda: page.execute_script("return document.getElementById('jupyterlab-splash') == null"), 120,
+             what="JupyterLab's splash screen to go")
+
+
+def click_when_free(page: Any, xpath: str, what: str) -> None:
+    """Click ``xpath``'s element once nothing covers it (a splash, a closing dialog)."""
+    from selenium.common.exceptions import ElementClickInterceptedException
+    from selenium.webdriver.common.by import By
+
+    def click() -> bool:
+        try:
+            page.find_element(By.XPATH, xpath).click()
+            return True
+        except ElementClickInterceptedException:
+            return False
+    wait_for(click, 60, what=what)
+
+
 def click_menu(page: Any, *labels: str) -> None:
     """Open the main menu ``labels[0]`` and click its items down the path, as a user does."""
     from selenium.webdriver.common.by import By
 
-    page.find_element(By.XPATH, f"//div[@id='jp-MainMenu']//div[contains(@class, 'lm-MenuBar-itemLabel')]"
-                                f"[text()='{labels[0]}']").click()
+    splash_gone(page)
+    click_when_free(page, f"//div[@id='jp-MainMenu']//div[contains(@class, 'lm-MenuBar-itemLabel')]"
+                          f"[text()='{labels[0]}']", f"the menu {labels[0]!r} to take a click")
     for label in labels[1:]:
         def item(label: str = label) -> Any:
             for element in page.find_elements(By.CSS_SELECTOR, ".lm-Menu .lm-Menu-item:not(.lm-mod-disabled)"):
@@ -288,10 +310,10 @@ def click_menu(page: Any, *labels: str) -> None:
 
 def activate(page: Any, notebook: str) -> None:
     """Click the notebook's tab: menus then act on it."""
-    from selenium.webdriver.common.by import By
 
-    page.find_element(By.XPATH, "//li[contains(@class, 'lm-TabBar-tab')][.//div[contains(@class, 'lm-TabBar-tabLabel')]"
-                                f"[text()='{notebook}']]").click()
+    splash_gone(page)
+    click_when_free(page, "//li[contains(@class, 'lm-TabBar-tab')][.//div[contains(@class, 'lm-TabBar-tabLabel')]"
+                          f"[text()='{notebook}']]", f"{notebook}'s tab to take a click")
     wait_for(lambda: page.execute_script(
         "return document.querySelector('.lm-TabBar-tab.jp-mod-current .lm-TabBar-tabLabel')?.textContent")
         == notebook, 10, what=f"{notebook} to be the current widget")
