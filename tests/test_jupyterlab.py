@@ -275,7 +275,7 @@ def lab():
 def splash_gone(page: Any) -> None:
     """JupyterLab covers the page with its splash (the Jupyter logo) until it has started,
     which can be after the notebooks' kernels are connected: clicks would land on it."""
-    wait_for(lambda: page.execute_script("return document.getElementById('jupyterlab-splash') == null"), 120,
+    wait_for(lambda: page.execute_script("return document.getElementById('jupyterlab-splash') == null"), 45,
              what="JupyterLab's splash screen to go")
 
 
